@@ -1,0 +1,1 @@
+//! Cross-batch memory: a device-resident FIFO queue of embeddings, labels and ages.
