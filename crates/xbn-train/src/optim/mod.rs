@@ -1,0 +1,1 @@
+//! Optimizers (AdamW, SGD with momentum and weight decay) and learning-rate schedules.
