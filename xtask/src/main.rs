@@ -1,9 +1,11 @@
 //! Project automation: `cargo xtask ci`, `cargo xtask fetch-data …`.
 
+use std::path::PathBuf;
 use std::process::Command;
 
 use anyhow::{Context, bail};
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
+use xtask::fetch::{self, FetchError, InstallOptions, Outcome, Progress};
 
 #[derive(Parser)]
 #[command(name = "cargo xtask", about = "xbn project automation")]
@@ -16,6 +18,78 @@ struct Cli {
 enum Cmd {
     /// Everything CI checks: fmt, clippy (-D warnings), tests, docs.
     Ci,
+    /// Download, verify and unpack a dataset (`--list` shows them all).
+    FetchData(FetchDataArgs),
+}
+
+/// The workspace's `datasets/` folder (manifests, and the default data root).
+fn workspace_datasets() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..").join("datasets")
+}
+
+#[derive(Args)]
+struct FetchDataArgs {
+    /// Dataset name: sop, inshop, deepfashion2, cub, cars, fashion-mnist.
+    #[arg(required_unless_present = "list")]
+    name: Option<String>,
+    /// List every dataset, whether it is installed, and its size.
+    #[arg(long, conflicts_with = "name")]
+    list: bool,
+    /// Data root the dataset folder is created in [default: the workspace's datasets/].
+    #[arg(long)]
+    root: Option<PathBuf>,
+    /// Folder of the `<name>.toml` manifests [default: the workspace's datasets/].
+    #[arg(long)]
+    manifests: Option<PathBuf>,
+    /// Base URL tried first for every archive (`<URL>/<archive file name>`).
+    #[arg(long)]
+    mirror: Option<String>,
+    /// Redo a verified install.
+    #[arg(long)]
+    force: bool,
+    /// An archive you downloaded yourself (repeatable); verified, then unpacked.
+    #[arg(long = "archive", value_name = "PATH")]
+    archives: Vec<PathBuf>,
+    /// Keep downloaded archives in `<root>/.downloads/` after installing.
+    #[arg(long)]
+    keep_archives: bool,
+}
+
+fn fetch_data(args: FetchDataArgs) -> anyhow::Result<()> {
+    let root = args.root.unwrap_or_else(workspace_datasets);
+    let manifests = args.manifests.unwrap_or_else(workspace_datasets);
+    if args.list {
+        let all = fetch::manifest::load_all(&manifests)?;
+        print!("{}", fetch::list::render(&all, &root));
+        return Ok(());
+    }
+    let name = args.name.context("a dataset name is required (see --list)")?;
+    let manifest = fetch::manifest::find(&manifests, &name)?;
+    let options = InstallOptions {
+        root,
+        mirror: args.mirror,
+        force: args.force,
+        archives: args.archives,
+        keep_archives: args.keep_archives,
+        download: Default::default(),
+    };
+    match fetch::install(&manifest, &options, &Progress::stderr()) {
+        Ok(Outcome::AlreadyInstalled(folder)) => {
+            println!("{name}: already installed and verified in {} (use --force to redo)", folder.display());
+        }
+        Ok(Outcome::Installed { folder, summary } | Outcome::VerifiedInPlace { folder, summary }) => {
+            println!("{name}: installed and verified in {}", folder.display());
+            for line in summary.splits {
+                println!("  {line}");
+            }
+        }
+        Err(FetchError::ManualStepRequired(message)) => {
+            eprintln!("{message}");
+            std::process::exit(2);
+        }
+        Err(e) => return Err(e.into()),
+    }
+    Ok(())
 }
 
 fn cargo(args: &[&str]) -> anyhow::Result<()> {
@@ -49,5 +123,6 @@ fn ci() -> anyhow::Result<()> {
 fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
         Cmd::Ci => ci(),
+        Cmd::FetchData(args) => fetch_data(args),
     }
 }

@@ -6,13 +6,41 @@
 //! Implements the method of *Adaptive Cross Batch Normalization for Metric Learning*
 //! (Ajanthan, Ma, van den Hengel, Gould; arXiv 2303.17127): stored embeddings computed with
 //! older weights are transformed so that their per-dimension mean and variance match those of
-//! the current minibatch (XBN), optionally with the target moments estimated by a Kalman filter
-//! (adaptive XBN).
+//! the current minibatch (XBN, [`CrossBatchNorm`]), optionally with the target moments
+//! estimated by a Kalman filter (adaptive XBN, [`AdaptiveCrossBatchNorm`]). The equations are
+//! numbered in `docs/method.md` of the repository; every item names the ones it implements.
+//!
+//! ```
+//! use candle_core::{Device, Tensor};
+//! use xbn_core::{CrossBatchNorm, MomentMatcher, XbnConfig};
+//! let dev = Device::Cpu;
+//! let memory = Tensor::randn(0f32, 1.0, (128, 16), &dev).unwrap();
+//! let batch = Tensor::randn(1f32, 0.5, (8, 16), &dev).unwrap();
+//! let mut xbn = CrossBatchNorm::new(XbnConfig::default()).unwrap();
+//! let adapted = xbn.adapt(&memory, &batch).unwrap(); // (128 × 16), rows of unit norm
+//! assert_eq!(adapted.dims(), &[128, 16]);
+//! ```
+#![warn(missing_docs)]
 
+pub mod axbn;
 pub mod device;
 pub mod error;
+pub mod kalman;
 pub mod matcher;
+mod matching;
+pub mod moments;
+pub mod shift;
+mod state_io;
+pub mod validate;
+pub mod xbn;
 
+pub use axbn::{AdaptiveCrossBatchNorm, AxbnConfig, DEFAULT_DRIFT_RATE};
 pub use device::{parse_device, test_device};
 pub use error::{Result, XbnError};
+pub use kalman::FilterState;
 pub use matcher::{Identity, MomentMatcher};
+pub use matching::NORM_FLOOR;
+pub use moments::{Moments, moments};
+pub use shift::MomentShift;
+pub use validate::{check_finite, stat_dtype};
+pub use xbn::{CrossBatchNorm, XbnConfig};

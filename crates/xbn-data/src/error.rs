@@ -12,9 +12,26 @@ pub enum DataError {
     /// A line of an annotation file does not parse.
     #[error("{path}:{line}: {message}")]
     Parse { path: PathBuf, line: usize, message: String },
+    /// An annotation file parses but says something impossible (a JSON field of the wrong type,
+    /// an empty bounding box, a class in both halves of a class-disjoint split).
+    #[error("{path}: {message}")]
+    Annotation { path: PathBuf, message: String },
     /// An image could not be decoded.
     #[error("{path}: cannot decode image: {message}")]
     Decode { path: PathBuf, message: String },
+    /// An image file listed by an annotation file (or found in a folder) does not exist.
+    #[error(
+        "{image}: image file missing (listed in {listed_in}); {total} of the dataset's image \
+         files are missing"
+    )]
+    MissingImage {
+        /// The missing image file.
+        image: PathBuf,
+        /// Where it was listed, as `file:line` (or the annotation file alone).
+        listed_in: String,
+        /// How many image files of the dataset are missing in all.
+        total: usize,
+    },
     /// The dataset does not have the layout or counts it should.
     #[error("{0}")]
     Layout(String),

@@ -4,8 +4,17 @@
 //! Cars196, folder-per-class, Fashion-MNIST) and a built-in synthetic "product" dataset; the image
 //! pipeline, class-balanced `P × K` sampling and a parallel loader.
 
+pub mod check;
 pub mod error;
 pub mod index;
+pub mod loader;
+pub mod pipeline;
+pub mod readers;
+pub mod sampler;
+pub mod synthetic;
 
 pub use error::{DataError, Result};
 pub use index::{BoundingBox, DatasetIndex, ImageProvider, ImageSource, Item, Role, Split};
+pub use check::{DataCheckReport, check_dataset};
+pub use readers::{DatasetKind, LoadOptions, load_dataset};
+pub use sampler::{PkConfig, PkSampler, SequentialSampler, SmallClassPolicy};

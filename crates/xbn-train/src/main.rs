@@ -1,6 +1,79 @@
-//! `xbn-train`: the training binary.
+//! `xbn-train`: the training binary (see `docs/training.md`).
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use anyhow::Context;
+use clap::Parser;
+use tracing_subscriber::EnvFilter;
+use xbn_train::cli::{Cli, Command, TrainArgs};
+use xbn_train::commands::{data_check::run_data_check, embed::run_embed, eval::run_eval};
+use xbn_train::train::{one_line, train};
 
 fn main() -> anyhow::Result<()> {
-    println!("xbn-train: not yet implemented");
+    tracing_subscriber::fmt()
+        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    match cli.command {
+        None => run_train(&cli.train),
+        Some(Command::Train(args)) => run_train(&args),
+        Some(Command::Eval(args)) => {
+            println!("{}", run_eval(&args)?);
+            Ok(())
+        }
+        Some(Command::DataCheck(args)) => {
+            let (json, ok) = run_data_check(&args)?;
+            println!("{json}");
+            if !ok {
+                std::process::exit(2);
+            }
+            Ok(())
+        }
+        Some(Command::Embed(args)) => {
+            let (path, n) = run_embed(&args)?;
+            println!("{n} embeddings written to {}", path.display());
+            Ok(())
+        }
+    }
+}
+
+fn run_train(args: &TrainArgs) -> anyhow::Result<()> {
+    let cfg = args.resolve_config()?;
+    let stop = Arc::new(AtomicBool::new(false));
+    let flag = stop.clone();
+    ctrlc::set_handler(move || {
+        if flag.swap(true, Ordering::SeqCst) {
+            std::process::exit(130);
+        }
+        eprintln!("\nCtrl-C: saving a checkpoint, then stopping (press again to abort)");
+    })
+    .context("installing the Ctrl-C handler")?;
+    let outcome = train(&cfg, args.resume.is_some(), stop)?;
+    if let Some(u) = &outcome.untrained {
+        println!("untrained model: {}", one_line(u));
+    }
+    if let Some(t) = &outcome.trained {
+        println!("trained model ({} iterations): {}", outcome.iterations, one_line(t));
+    }
+    if let (Some(u), Some(t)) = (&outcome.untrained, &outcome.trained) {
+        let (r0, r1) = (u.report.recall.first(), t.report.recall.first());
+        if let (Some(r0), Some(r1)) = (r0, r1) {
+            println!(
+                "Recall@1: {r0:.4} untrained -> {r1:.4} trained ({:.1}x)",
+                r1 / r0.max(1e-12)
+            );
+        }
+    }
+    if outcome.interrupted {
+        println!(
+            "interrupted at iteration {}; resume with: xbn-train --resume {}",
+            outcome.iterations,
+            outcome.dir.display()
+        );
+    } else {
+        println!("outputs in {}", outcome.dir.display());
+    }
     Ok(())
 }

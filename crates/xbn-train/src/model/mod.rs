@@ -1,1 +1,115 @@
 //! Backbones: the small default CNN and ResNet-50, behind one trait.
+//!
+//! A [`Backbone`] maps a batch of normalized images `(N, 3, H, W)` to unit-norm embeddings
+//! `(N × d)`: features `g = pool(f(x))`, then the head `z = normalize(g Wᵀ + b)`. Its tensors
+//! live in a [`VarMap`] under torchvision/timm names, split into trainable backbone and head
+//! groups (separate learning rates) and buffers (BatchNorm running statistics).
+//!
+//! ```
+//! use candle_core::{DType, Device, Tensor};
+//! use xbn_train::model::{Backbone, SmallCnn, SmallCnnConfig};
+//!
+//! let cnn = SmallCnn::new(&SmallCnnConfig::default(), DType::F32, &Device::Cpu)?;
+//! let spec = cnn.input_spec();
+//! let images = Tensor::zeros((2, 3, spec.height, spec.width), DType::F32, &Device::Cpu)?;
+//! let z = cnn.forward(&images, false)?;
+//! assert_eq!(z.dims(), &[2, cnn.embedding_dim()]);
+//! # Ok::<(), xbn_train::model::ModelError>(())
+//! ```
+
+mod batch_norm;
+mod conv;
+mod error;
+mod head;
+mod max_pool;
+mod params;
+mod resnet;
+mod small_cnn;
+mod weights;
+
+use candle_core::Tensor;
+use candle_nn::VarMap;
+
+pub use batch_norm::{BatchNorm2d, BatchNormMode};
+pub use conv::Conv2d;
+pub use error::{ModelError, Result};
+pub use head::{EmbeddingHead, global_avg_pool, l2_normalize};
+pub use max_pool::max_pool2d;
+pub use params::{ParamGroups, ParamRole, ParamRoles, ParamStore};
+pub use resnet::{ResNet, ResNetConfig};
+pub use small_cnn::{SmallCnn, SmallCnnConfig};
+pub use weights::{
+    HubOptions, LoadOptions, LoadReport, WeightSource, hub_offline_from_env, load_weights,
+    resolve_weights,
+};
+
+/// The input a backbone expects: image size and the per-channel normalization
+/// `x = (pixel/255 − mean) / std` the data pipeline must apply.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct InputSpec {
+    /// Image channels (3).
+    pub channels: usize,
+    /// Image height in pixels.
+    pub height: usize,
+    /// Image width in pixels.
+    pub width: usize,
+    /// Per-channel mean, in `[0, 1]` pixel units.
+    pub mean: [f32; 3],
+    /// Per-channel standard deviation, in `[0, 1]` pixel units.
+    pub std: [f32; 3],
+}
+
+/// ImageNet's channel means (torchvision / timm `resnet50.a1_in1k`).
+pub const IMAGENET_MEAN: [f32; 3] = [0.485, 0.456, 0.406];
+/// ImageNet's channel standard deviations.
+pub const IMAGENET_STD: [f32; 3] = [0.229, 0.224, 0.225];
+
+/// An embedding network with a training mode.
+pub trait Backbone: Send + Sync {
+    /// A short name for logs (`small-cnn`, `resnet50`).
+    fn name(&self) -> &str;
+
+    /// Pooled features `g` `(N × feature_dim)` of images `(N, 3, H, W)`. `train` selects the
+    /// training behaviour of BatchNorm (batch statistics, running statistics updated) unless the
+    /// backbone's BatchNorm is frozen.
+    fn features(&self, images: &Tensor, train: bool) -> Result<Tensor>;
+
+    /// The head applied to features: unit-norm embeddings `(N × embedding_dim)`.
+    fn head(&self, features: &Tensor) -> Result<Tensor>;
+
+    /// Unit-norm embeddings `z = normalize(g Wᵀ + b)` `(N × embedding_dim)`.
+    fn forward(&self, images: &Tensor, train: bool) -> Result<Tensor> {
+        self.head(&self.features(images, train)?)
+    }
+
+    /// The embedding dimension `d`.
+    fn embedding_dim(&self) -> usize;
+
+    /// The dimension of the pooled features fed to the head.
+    fn feature_dim(&self) -> usize;
+
+    /// Expected input size and normalization.
+    fn input_spec(&self) -> InputSpec;
+
+    /// Every tensor (parameters and buffers) under its saved name.
+    fn varmap(&self) -> &VarMap;
+
+    /// The trainable parameters, split into backbone and head groups.
+    fn param_groups(&self) -> ParamGroups;
+
+    /// Every named tensor with its role.
+    fn roles(&self) -> &ParamRoles;
+}
+
+/// Checks that `images` is `(N, channels, H, W)` with `N ≥ 1`.
+pub(crate) fn check_images(images: &Tensor, channels: usize) -> Result<()> {
+    let dims = images.dims();
+    if dims.len() != 4 || dims[1] != channels || dims[0] == 0 {
+        return Err(ModelError::BadInput {
+            what: "images",
+            expected: format!("(N ≥ 1, {channels}, H, W)"),
+            shape: dims.to_vec(),
+        });
+    }
+    Ok(())
+}

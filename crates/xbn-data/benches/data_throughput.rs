@@ -1,0 +1,2 @@
+//! Data pipeline throughput benchmark (work in progress).
+fn main() {}

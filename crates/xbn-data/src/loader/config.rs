@@ -1,0 +1,53 @@
+//! Loader settings and statistics.
+
+use std::time::Duration;
+
+/// Settings of a [`Loader`](super::Loader).
+#[derive(Debug, Clone, PartialEq)]
+pub struct LoaderConfig {
+    /// Worker threads (≥ 1).
+    pub workers: usize,
+    /// Finished batches the workers may run ahead of the consumer (≥ 1).
+    pub prefetch: usize,
+    /// Seed of the augmentations: batch `b` draws from an RNG seeded by `(seed, b)`, so output
+    /// depends on neither the number of workers nor their timing. Use a different seed per
+    /// epoch.
+    pub seed: u64,
+    /// Skip images that fail to decode (with a counted warning) instead of failing the batch.
+    pub skip_corrupt: bool,
+    /// With `skip_corrupt`, fail once `skipped / attempted > max_skip_fraction` …
+    pub max_skip_fraction: f64,
+    /// … and at least this many images have been attempted (so one bad image in the first
+    /// batch does not end a run).
+    pub skip_grace: usize,
+}
+
+impl Default for LoaderConfig {
+    /// Two workers, four batches of prefetch, seed 0, no skipping (1 % threshold after 1,000
+    /// images when enabled).
+    fn default() -> Self {
+        LoaderConfig {
+            workers: 2,
+            prefetch: 4,
+            seed: 0,
+            skip_corrupt: false,
+            max_skip_fraction: 0.01,
+            skip_grace: 1000,
+        }
+    }
+}
+
+/// Throughput counters of a loader, as seen by its consumer.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LoaderStats {
+    /// Batches delivered.
+    pub batches: u64,
+    /// Images delivered.
+    pub images: u64,
+    /// Images skipped as corrupt.
+    pub skipped: u64,
+    /// Time since the loader started.
+    pub elapsed: Duration,
+    /// `images / elapsed`.
+    pub images_per_second: f64,
+}

@@ -1,0 +1,75 @@
+//! CUB-200-2011 (Wah et al., 2011), as distributed in `CUB_200_2011.tgz`: `images.txt`
+//! (`image_id path`, paths relative to `images/`) and `image_class_labels.txt`
+//! (`image_id class_id`) in the dataset root. Classes 1–100 (5,864 images) train, classes
+//! 101–200 (5,924 images) test, leave-one-out protocol.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use super::common::{IndexBuilder, ReaderOutput, fields, numbered_lines, parse_error, parse_u64};
+use super::LoadOptions;
+use crate::index::{Role, Split};
+use crate::{DataError, Result};
+
+/// Classes `1..=TRAIN_CLASSES` train, the rest test.
+pub const TRAIN_CLASSES: u64 = 100;
+
+/// The folder holding `images.txt`: `root` itself or `root/CUB_200_2011` (the archive's folder).
+fn dataset_dir(root: &Path) -> PathBuf {
+    let nested = root.join("CUB_200_2011");
+    if !root.join("images.txt").is_file() && nested.join("images.txt").is_file() {
+        nested
+    } else {
+        root.to_path_buf()
+    }
+}
+
+/// Reads CUB-200-2011 from `root` (the folder holding `images.txt`, or its parent).
+pub fn read(root: &Path, options: &LoadOptions) -> Result<ReaderOutput> {
+    let dir = dataset_dir(root);
+    let labels_path = dir.join("image_class_labels.txt");
+    let mut labels = BTreeMap::new();
+    for (no, line) in numbered_lines(&labels_path)? {
+        let f = fields(&labels_path, no, &line, "image_id class_id")?;
+        let id = parse_u64(&labels_path, no, "image_id", f[0])?;
+        let class = parse_u64(&labels_path, no, "class_id", f[1])?;
+        if class == 0 {
+            return Err(parse_error(&labels_path, no, "class_id starts at 1, found 0"));
+        }
+        if labels.insert(id, (class, no)).is_some() {
+            return Err(parse_error(&labels_path, no, format!("image_id {id} is listed twice")));
+        }
+    }
+    let images_path = dir.join("images.txt");
+    let images = numbered_lines(&images_path)?;
+    if images.len() != labels.len() {
+        return Err(DataError::Layout(format!(
+            "{} lists {} images but {} lists {}",
+            images_path.display(),
+            images.len(),
+            labels_path.display(),
+            labels.len()
+        )));
+    }
+    let mut builder = IndexBuilder::new(options.verify_files);
+    for (no, line) in images {
+        let f = fields(&images_path, no, &line, "image_id path")?;
+        let id = parse_u64(&images_path, no, "image_id", f[0])?;
+        let Some(&(class, _)) = labels.get(&id) else {
+            return Err(parse_error(
+                &images_path,
+                no,
+                format!("image_id {id} has no line in {}", labels_path.display()),
+            ));
+        };
+        let (split, role) = if class <= TRAIN_CLASSES {
+            (Split::Train, Role::Train)
+        } else {
+            (Split::Test, Role::QueryAndReference)
+        };
+        builder.push_file(dir.join("images").join(f[1]), None, class, split, role, || {
+            format!("{}:{no}", images_path.display())
+        })?;
+    }
+    Ok(builder.finish("cub"))
+}

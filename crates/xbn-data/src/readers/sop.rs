@@ -1,0 +1,47 @@
+//! Stanford Online Products (Song et al., CVPR 2016), as distributed: `Ebay_train.txt` and
+//! `Ebay_test.txt` in the dataset root, each a header line `image_id class_id super_class_id path`
+//! and then one line per image, `path` relative to the root (e.g.
+//! `bicycle_final/111085122871_0.JPG`). The 11,318 training classes (class ids 1–11318) and the
+//! 11,316 test classes (11319–22634) are disjoint; test images are both queries and references
+//! (leave-one-out recall@k).
+
+use std::path::Path;
+
+use super::common::{IndexBuilder, ReaderOutput, fields, numbered_lines, parse_error, parse_u64};
+use super::LoadOptions;
+use crate::index::{Role, Split};
+use crate::Result;
+
+const HEADER: &str = "image_id class_id super_class_id path";
+
+/// Reads SOP from `root` (the folder holding `Ebay_train.txt`).
+pub fn read(root: &Path, options: &LoadOptions) -> Result<ReaderOutput> {
+    let mut builder = IndexBuilder::new(options.verify_files);
+    for (file, split, role) in [
+        ("Ebay_train.txt", Split::Train, Role::Train),
+        ("Ebay_test.txt", Split::Test, Role::QueryAndReference),
+    ] {
+        let path = root.join(file);
+        let lines = numbered_lines(&path)?;
+        let Some((header_no, header)) = lines.first() else {
+            return Err(parse_error(&path, 1, format!("empty file; expected the header `{HEADER}`")));
+        };
+        if header.split_whitespace().collect::<Vec<_>>() != HEADER.split_whitespace().collect::<Vec<_>>() {
+            return Err(parse_error(
+                &path,
+                *header_no,
+                format!("expected the header `{HEADER}`, found `{header}`"),
+            ));
+        }
+        for (no, line) in &lines[1..] {
+            let f = fields(&path, *no, line, HEADER)?;
+            parse_u64(&path, *no, "image_id", f[0])?;
+            let class = parse_u64(&path, *no, "class_id", f[1])?;
+            parse_u64(&path, *no, "super_class_id", f[2])?;
+            builder.push_file(root.join(f[3]), None, class, split, role, || {
+                format!("{}:{no}", path.display())
+            })?;
+        }
+    }
+    Ok(builder.finish("sop"))
+}

@@ -1,0 +1,101 @@
+//! CUB-200-2011 and Cars196 readers on fixtures in their distributed formats.
+
+mod readers_support;
+
+use readers_support::{assert_dense_disjoint, path_of, write_image, write_text};
+use xbn_data::{DataError, DatasetKind, LoadOptions, Role, Split, load_dataset};
+
+/// CUB in the archive's nesting (`CUB_200_2011/`), images of classes 1, 2, 101 and 200.
+fn cub_fixture(labels: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let base = dir.path().join("CUB_200_2011");
+    let images = "1 001.Black_footed_Albatross/Black_Footed_Albatross_0046_18.jpg
+2 001.Black_footed_Albatross/Black_Footed_Albatross_0009_34.jpg
+3 002.Laysan_Albatross/Laysan_Albatross_0002_1027.jpg
+4 101.White_Pelican/White_Pelican_0025_97604.jpg
+5 200.Common_Yellowthroat/Common_Yellowthroat_0055_190967.jpg
+";
+    write_text(&base.join("images.txt"), images);
+    write_text(&base.join("image_class_labels.txt"), labels);
+    for (k, line) in images.lines().enumerate() {
+        write_image(&base.join("images").join(line.split(' ').nth(1).unwrap()), 10, 10, k as u8);
+    }
+    dir
+}
+
+const CUB_LABELS: &str = "1 1\n2 1\n3 2\n4 101\n5 200\n";
+
+#[test]
+fn cub_splits_classes_at_100() {
+    let dir = cub_fixture(CUB_LABELS);
+    let index = load_dataset(DatasetKind::Cub, dir.path(), &LoadOptions::default()).unwrap();
+    assert_dense_disjoint(&index);
+    assert_eq!(index.items.iter().map(|i| i.label).collect::<Vec<_>>(), vec![0, 0, 1, 2, 3]);
+    assert_eq!(index.split_indices(Split::Train), vec![0, 1, 2]);
+    assert_eq!(index.role_indices(Role::QueryAndReference), vec![3, 4]);
+    assert!(path_of(&index, 3).ends_with("CUB_200_2011/images/101.White_Pelican/White_Pelican_0025_97604.jpg"));
+}
+
+#[test]
+fn cub_bad_labels_name_file_and_line() {
+    let cases = [
+        ("1 1\n2 1\n3 two\n4 101\n5 200\n", "image_class_labels.txt", 3),
+        ("1 1\n2 1\n3 2\n3 101\n5 200\n", "image_class_labels.txt", 4),
+        ("1 1\n2 1\n3 2\n4 101\n6 200\n", "images.txt", 5),
+    ];
+    for (labels, file, line) in cases {
+        let dir = cub_fixture(labels);
+        let err = load_dataset(DatasetKind::Cub, dir.path(), &LoadOptions::default()).unwrap_err();
+        let DataError::Parse { path, line: l, .. } = &err else { panic!("{err}") };
+        assert!(path.ends_with(file) && *l == line, "{err}");
+    }
+    let dir = cub_fixture("1 1\n2 1\n3 2\n4 101\n");
+    let err = load_dataset(DatasetKind::Cub, dir.path(), &LoadOptions::default()).unwrap_err();
+    assert!(err.to_string().contains("lists 5 images") && err.to_string().contains("lists 4"), "{err}");
+}
+
+const CARS: &str = "relative_im_path,bbox_x1,bbox_y1,bbox_x2,bbox_y2,class,test
+car_ims/000001.jpg,112,7,853,717,1,0
+car_ims/000002.jpg,48,24,441,202,1,1
+car_ims/000003.jpg,7,4,277,180,98,0
+car_ims/000004.jpg,33,50,197,150,99,1
+car_ims/000005.jpg,5,8,83,58,196,0
+";
+
+fn cars_fixture(annos: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    write_text(&dir.path().join("cars_annos.csv"), annos);
+    for k in 1..=5 {
+        write_image(&dir.path().join(format!("car_ims/{k:06}.jpg")), 9, 6, k as u8);
+    }
+    dir
+}
+
+#[test]
+fn cars_splits_classes_at_98_ignoring_the_test_flag() {
+    let dir = cars_fixture(CARS);
+    let index = load_dataset(DatasetKind::Cars, dir.path(), &LoadOptions::default()).unwrap();
+    assert_dense_disjoint(&index);
+    assert_eq!(index.items.iter().map(|i| i.label).collect::<Vec<_>>(), vec![0, 0, 1, 2, 3]);
+    assert_eq!(index.split_indices(Split::Test), vec![3, 4]);
+    assert!(path_of(&index, 4).ends_with("car_ims/000005.jpg"));
+}
+
+#[test]
+fn cars_bad_rows_name_file_and_line() {
+    let cases = [
+        (CARS.replace("98,0", "98"), 4, "7 comma-separated"),
+        (CARS.replace(",99,1", ",x,1"), 5, "class"),
+        (CARS.replace("relative_im_path,", "path,"), 1, "header"),
+    ];
+    for (annos, line, what) in cases {
+        let dir = cars_fixture(&annos);
+        let err = load_dataset(DatasetKind::Cars, dir.path(), &LoadOptions::default()).unwrap_err();
+        let DataError::Parse { line: l, message, .. } = &err else { panic!("{err}") };
+        assert!(*l == line && message.contains(what), "{err}");
+    }
+    let dir = cars_fixture(CARS);
+    std::fs::remove_file(dir.path().join("car_ims/000002.jpg")).unwrap();
+    let err = load_dataset(DatasetKind::Cars, dir.path(), &LoadOptions::default()).unwrap_err();
+    assert!(err.to_string().contains("cars_annos.csv:3"), "{err}");
+}

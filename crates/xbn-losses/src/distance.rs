@@ -1,0 +1,82 @@
+//! Distances between anchors and references, as pytorch-metric-learning's `distances`.
+
+use candle_core::{D, Tensor};
+
+use crate::Result;
+
+/// How anchors are compared with references; the result is the `(b × m)` matrix `S`.
+///
+/// - [`Distance::Cosine`] (default, PML `CosineSimilarity`): rows are L2-normalized,
+///   `S = Â R̂ᵀ`, `S_ij = ⟨a_i, r_j⟩ / (‖a_i‖ ‖r_j‖)`. A *similarity*: larger is closer
+///   (PML calls this an "inverted" distance).
+/// - [`Distance::Euclidean`] (PML `LpDistance(p=2, normalize_embeddings=normalize)`):
+///   `S_ij = ‖â_i − r̂_j‖₂`, with rows L2-normalized first when `normalize` (PML's default).
+///   Computed as `sqrt(‖a‖² + ‖r‖² − 2 a·r)` from one matmul; pairs at distance zero get a zero
+///   gradient, as `torch.cdist` gives.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub enum Distance {
+    /// Cosine similarity on L2-normalized rows.
+    #[default]
+    Cosine,
+    /// Euclidean (L2) distance, optionally on L2-normalized rows.
+    Euclidean {
+        /// L2-normalize rows before measuring (PML's default `normalize_embeddings=True`).
+        normalize: bool,
+    },
+}
+
+/// Norms below this are clamped, as `torch.nn.functional.normalize(eps=1e-12)`.
+const NORM_EPS: f64 = 1e-12;
+/// Squared distances at or below this get distance 0 and zero gradient (as torch's `cdist`).
+const SQ_DIST_EPS: f64 = 1e-30;
+
+impl Distance {
+    /// PML's `LpDistance()` default: Euclidean on normalized rows.
+    pub fn euclidean() -> Self {
+        Distance::Euclidean { normalize: true }
+    }
+
+    /// True for similarities (larger = closer), false for distances (smaller = closer).
+    pub fn is_inverted(&self) -> bool {
+        matches!(self, Distance::Cosine)
+    }
+
+    /// The `(b × m)` matrix between `anchors (b × d)` and `refs (m × d)`; when `same` is true the
+    /// references are the anchors themselves (one normalization, gradient through both sides).
+    pub fn matrix(&self, anchors: &Tensor, refs: &Tensor, same: bool) -> Result<Tensor> {
+        match self {
+            Distance::Cosine => {
+                let a = l2_normalize(anchors)?;
+                let r = if same { a.clone() } else { l2_normalize(refs)? };
+                Ok(a.matmul(&r.t()?)?)
+            }
+            Distance::Euclidean { normalize } => {
+                let (a, r) = if *normalize {
+                    let a = l2_normalize(anchors)?;
+                    let r = if same { a.clone() } else { l2_normalize(refs)? };
+                    (a, r)
+                } else {
+                    (anchors.clone(), refs.clone())
+                };
+                let a2 = a.sqr()?.sum_keepdim(1)?;
+                let r2 = r.sqr()?.sum_keepdim(1)?.t()?;
+                let sq = a
+                    .matmul(&r.t()?)?
+                    .affine(-2.0, 0.0)?
+                    .broadcast_add(&a2)?
+                    .broadcast_add(&r2)?;
+                let positive = sq.gt(SQ_DIST_EPS)?;
+                let ones = Tensor::ones_like(&sq)?;
+                let safe = positive.where_cond(&sq, &ones)?.sqrt()?;
+                Ok(positive.where_cond(&safe, &Tensor::zeros_like(&sq)?)?)
+            }
+        }
+    }
+}
+
+/// `x / max(‖x‖₂, 1e-12)` row-wise, as `torch.nn.functional.normalize(x, dim=1)`.
+pub fn l2_normalize(x: &Tensor) -> Result<Tensor> {
+    let norm = x.sqr()?.sum_keepdim(D::Minus1)?.sqrt()?;
+    let norm = norm.maximum(NORM_EPS)?;
+    Ok(x.broadcast_div(&norm)?)
+}

@@ -1,0 +1,334 @@
+//! The tables of [`TrainConfig`](super::TrainConfig). Defaults are those of the default run
+//! (`cargo run -p xbn-train --release`): small CNN, synthetic dataset, adaptive XBN.
+
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+pub use xbn_data::SmallClassPolicy;
+
+/// `[run]`: naming, seed, device and cadence.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RunConfig {
+    /// Run name; outputs go to `<output_dir>/<name>/`.
+    pub name: String,
+    /// Parent folder of the run folders.
+    pub output_dir: PathBuf,
+    /// Seed of every random choice (weights, sampling, augmentation, warm start).
+    pub seed: u64,
+    /// `cpu`, `cuda`, `cuda:N` or `metal`.
+    pub device: String,
+    /// Total number of training iterations.
+    pub iterations: usize,
+    /// Write a `metrics.jsonl` line every this many iterations.
+    pub log_every: usize,
+    /// Evaluate on the test protocol every this many iterations (0: only at the end).
+    pub eval_every: usize,
+    /// Save a checkpoint every this many iterations (0: only at the end).
+    pub checkpoint_every: usize,
+    /// Measure memory drift every this many iterations (0: off).
+    pub measure_drift: usize,
+    /// Number of memory entries re-embedded by the drift diagnostic.
+    pub drift_sample: usize,
+    /// Also evaluate the untrained model before training (the default run prints both).
+    pub eval_untrained: bool,
+    /// Draw progress bars on a terminal.
+    pub progress: bool,
+    /// Replace the outputs of an existing run of the same name (otherwise: an error).
+    pub overwrite: bool,
+}
+
+impl Default for RunConfig {
+    fn default() -> Self {
+        Self {
+            name: "default".into(),
+            output_dir: PathBuf::from("runs"),
+            seed: 0,
+            device: "cpu".into(),
+            iterations: 600,
+            log_every: 20,
+            eval_every: 0,
+            checkpoint_every: 200,
+            measure_drift: 100,
+            drift_sample: 128,
+            eval_untrained: true,
+            progress: true,
+            overwrite: true,
+        }
+    }
+}
+
+/// `[data]`: dataset and `P × K` sampling.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DataConfig {
+    /// `synthetic`, `sop`, `inshop`, `deepfashion2`, `cub`, `cars`, `folder`, `fashion-mnist`.
+    pub dataset: String,
+    /// Dataset root folder (unused for `synthetic`).
+    pub root: PathBuf,
+    /// `P`: classes per batch.
+    pub classes_per_batch: usize,
+    /// `K`: images per class in a batch.
+    pub images_per_class: usize,
+    /// Classes with fewer than `K` images: `with-replacement` or `skip`.
+    pub small_classes: SmallClassPolicy,
+    /// Side of the square network input in pixels.
+    pub image_size: usize,
+    /// Loader worker threads.
+    pub workers: usize,
+    /// The synthetic dataset (`data.dataset = "synthetic"`).
+    pub synthetic: SyntheticSection,
+}
+
+/// `[data.synthetic]`: the built-in synthetic "product" dataset (rendered at `data.image_size`,
+/// seeded by `run.seed`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SyntheticSection {
+    /// Number of classes (train + test).
+    pub classes: usize,
+    /// Fewest images of a class.
+    pub min_images_per_class: usize,
+    /// Most images of a class.
+    pub max_images_per_class: usize,
+    /// Strength of the nuisance factors, in `[0, 1]`.
+    pub difficulty: f32,
+    /// Fraction of the classes used for training.
+    pub train_fraction: f32,
+}
+
+impl Default for SyntheticSection {
+    fn default() -> Self {
+        Self {
+            classes: 1000,
+            min_images_per_class: 4,
+            max_images_per_class: 8,
+            difficulty: 0.6,
+            train_fraction: 0.5,
+        }
+    }
+}
+
+impl Default for DataConfig {
+    fn default() -> Self {
+        Self {
+            dataset: "synthetic".into(),
+            root: PathBuf::new(),
+            classes_per_batch: 16,
+            images_per_class: 4,
+            small_classes: SmallClassPolicy::WithReplacement,
+            image_size: 32,
+            workers: 2,
+            synthetic: SyntheticSection::default(),
+        }
+    }
+}
+
+/// The network body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Backbone {
+    /// A small CNN that trains from scratch on a CPU in minutes.
+    SmallCnn,
+    /// ResNet-50 with the XBM head (global pooling → linear → L2 normalize).
+    Resnet50,
+}
+
+/// `[model]`: backbone, head and weights.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ModelConfig {
+    /// The backbone.
+    pub backbone: Backbone,
+    /// Embedding dimension `d`.
+    pub embedding_dim: usize,
+    /// Pretrained weights: `hf:<repo>` (Hugging Face Hub) or a local safetensors path; empty: random.
+    pub weights: String,
+    /// Use only the local Hugging Face cache (no network).
+    pub offline: bool,
+    /// Keep BatchNorm in inference mode with frozen statistics and affine parameters.
+    pub freeze_bn: bool,
+    /// Small CNN: output channels of each conv-BN-ReLU block.
+    pub channels: Vec<usize>,
+}
+
+impl Default for ModelConfig {
+    fn default() -> Self {
+        Self {
+            backbone: Backbone::SmallCnn,
+            embedding_dim: 64,
+            weights: String::new(),
+            offline: false,
+            freeze_bn: false,
+            channels: vec![32, 64, 128],
+        }
+    }
+}
+
+/// `[loss]`: the pair-based loss `ℓ(A, R)`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LossConfig {
+    /// Loss name from xbn-losses (`contrastive`, `triplet`, `multi-similarity`, …).
+    pub name: String,
+    /// Margin `λ` of the contrastive loss (and the margin of margin-based losses).
+    pub margin: f64,
+}
+
+impl Default for LossConfig {
+    fn default() -> Self {
+        Self {
+            name: "contrastive".into(),
+            margin: 0.5,
+        }
+    }
+}
+
+/// `[memory]`: the cross-batch memory and the loss `ℓ(Z,Z) + w·ℓ(Z, M̂)`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MemoryConfig {
+    /// Capacity `m_max` of the FIFO memory (0: no memory, plain pair loss).
+    pub size: usize,
+    /// Weight `w` of the memory term.
+    pub weight: f64,
+    /// Iteration from which the memory term is on.
+    pub t_start: usize,
+    /// At `t_start`, fill the memory with embeddings of random training images.
+    pub warm_start: bool,
+}
+
+impl Default for MemoryConfig {
+    fn default() -> Self {
+        Self {
+            size: 1024,
+            weight: 1.0,
+            t_start: 100,
+            warm_start: false,
+        }
+    }
+}
+
+/// Which moment matching adapts the memory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum NormKind {
+    /// Plain XBM: `M̂ = M`.
+    None,
+    /// Cross batch normalization with the batch moments.
+    Xbn,
+    /// Adaptive XBN: Kalman-filtered target moments.
+    Axbn,
+}
+
+/// `[norm]`: moment matching options.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct NormConfig {
+    /// `none`, `xbn` or `axbn`.
+    pub kind: NormKind,
+    /// `ε` of the (XBN) map.
+    pub eps: f64,
+    /// L2-normalize rows of `M̂` after the map.
+    pub renormalize: bool,
+    /// AXBN relative drift rate `q` (process noise `Q_μ = q·v`, `Q_v = q·v²`).
+    pub q: f64,
+}
+
+impl Default for NormConfig {
+    fn default() -> Self {
+        Self {
+            kind: NormKind::Axbn,
+            eps: 1e-5,
+            renormalize: true,
+            q: 0.01,
+        }
+    }
+}
+
+/// The optimizer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum OptimizerKind {
+    /// AdamW (decoupled weight decay).
+    Adamw,
+    /// SGD with momentum and weight decay.
+    Sgd,
+}
+
+/// The learning-rate schedule after warm-up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ScheduleKind {
+    /// Constant.
+    Constant,
+    /// Cosine decay to 0 at the last iteration.
+    Cosine,
+    /// Multiply by `gamma` every `step_size` iterations.
+    Step,
+}
+
+/// `[optim]`: optimizer, learning rates and schedule.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct OptimConfig {
+    /// AdamW or SGD.
+    pub optimizer: OptimizerKind,
+    /// Learning rate of the backbone.
+    pub lr_backbone: f64,
+    /// Learning rate of the embedding head.
+    pub lr_head: f64,
+    /// Weight decay.
+    pub weight_decay: f64,
+    /// SGD momentum.
+    pub momentum: f64,
+    /// Linear warm-up iterations.
+    pub warmup: usize,
+    /// Schedule after warm-up.
+    pub schedule: ScheduleKind,
+    /// Step schedule: period in iterations.
+    pub step_size: usize,
+    /// Step schedule: factor.
+    pub gamma: f64,
+    /// Clip the global gradient norm to this value (0: off).
+    pub grad_clip: f64,
+}
+
+impl Default for OptimConfig {
+    fn default() -> Self {
+        Self {
+            optimizer: OptimizerKind::Adamw,
+            lr_backbone: 1e-3,
+            lr_head: 1e-3,
+            weight_decay: 1e-4,
+            momentum: 0.9,
+            warmup: 20,
+            schedule: ScheduleKind::Cosine,
+            step_size: 1000,
+            gamma: 0.1,
+            grad_clip: 0.0,
+        }
+    }
+}
+
+/// `[eval]`: retrieval evaluation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct EvalConfig {
+    /// The K of Recall@K (empty: the dataset's standard list).
+    pub k: Vec<usize>,
+    /// Metric that selects the best model (`recall@1`, `map@r`, …).
+    pub best_metric: String,
+    /// Images per forward pass when embedding a split.
+    pub batch_size: usize,
+}
+
+impl Default for EvalConfig {
+    fn default() -> Self {
+        Self {
+            k: vec![1, 2, 4, 8],
+            best_metric: "recall@1".into(),
+            batch_size: 128,
+        }
+    }
+}

@@ -1,0 +1,131 @@
+//! 2-D batch normalization with a real training mode (candle-nn's is inference-only).
+
+use candle_core::{Tensor, Var};
+
+use super::error::{ModelError, Result};
+use super::params::{ParamRole, ParamStore};
+
+/// How BatchNorm layers behave while training.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum BatchNormMode {
+    /// PyTorch's `train()` behaviour: normalize with the batch statistics and update the
+    /// running statistics with momentum 0.1 (`r ← (1 − 0.1)·r + 0.1·s`, unbiased variance).
+    #[default]
+    Trained,
+    /// Always normalize with the running statistics (PyTorch `eval()` BN, as XBM's reference
+    /// code does for pretrained backbones); `freeze_affine` also removes `γ, β` from the
+    /// trainable parameters.
+    Frozen {
+        /// Keep the affine parameters `γ, β` fixed too.
+        freeze_affine: bool,
+    },
+}
+
+/// `y = (x − μ) / sqrt(σ² + ε) · γ + β` per channel of an `(N, C, H, W)` tensor, with torchvision
+/// parameter names `{prefix}.weight` (γ), `.bias` (β), `.running_mean`, `.running_var`.
+#[derive(Debug, Clone)]
+pub struct BatchNorm2d {
+    weight: Var,
+    bias: Var,
+    running_mean: Var,
+    running_var: Var,
+    channels: usize,
+    eps: f64,
+    momentum: f64,
+    mode: BatchNormMode,
+}
+
+impl BatchNorm2d {
+    /// PyTorch's defaults: `ε = 1e-5`, momentum 0.1, `γ = 1`, `β = 0`, running mean 0 and
+    /// variance 1. `role` is the group of `γ, β` unless the mode freezes them.
+    pub fn new(
+        store: &mut ParamStore,
+        prefix: &str,
+        channels: usize,
+        role: ParamRole,
+        mode: BatchNormMode,
+    ) -> Result<Self> {
+        let affine_role = match mode {
+            BatchNormMode::Frozen { freeze_affine: true } => ParamRole::Buffer,
+            _ => role,
+        };
+        let c = [channels];
+        Ok(Self {
+            weight: store.constant(&format!("{prefix}.weight"), &c, 1.0, affine_role)?,
+            bias: store.constant(&format!("{prefix}.bias"), &c, 0.0, affine_role)?,
+            running_mean: store.constant(&format!("{prefix}.running_mean"), &c, 0.0, ParamRole::Buffer)?,
+            running_var: store.constant(&format!("{prefix}.running_var"), &c, 1.0, ParamRole::Buffer)?,
+            channels,
+            eps: 1e-5,
+            momentum: 0.1,
+            mode,
+        })
+    }
+
+    /// The mode chosen at construction.
+    pub fn mode(&self) -> BatchNormMode {
+        self.mode
+    }
+
+    fn affine(&self) -> (Tensor, Tensor) {
+        let (w, b) = (self.weight.as_tensor(), self.bias.as_tensor());
+        match self.mode {
+            BatchNormMode::Frozen { freeze_affine: true } => (w.detach(), b.detach()),
+            _ => (w.clone(), b.clone()),
+        }
+    }
+
+    /// Normalizes `x` `(N, C, H, W)`. With `train` and [`BatchNormMode::Trained`] it uses the
+    /// batch's biased statistics `μ_B, σ²_B` over `(N, H, W)` and then updates the running
+    /// statistics with `μ_B` and the unbiased `σ²_B · m/(m−1)`, `m = N·H·W`; otherwise it uses the
+    /// running statistics.
+    pub fn forward(&self, x: &Tensor, train: bool) -> Result<Tensor> {
+        let dims = x.dims().to_vec();
+        if dims.len() != 4 || dims[1] != self.channels {
+            return Err(ModelError::BadInput {
+                what: "BatchNorm2d input",
+                expected: format!("(N, {}, H, W)", self.channels),
+                shape: dims,
+            });
+        }
+        let (gamma, beta) = self.affine();
+        let gamma = gamma.reshape((1, self.channels, 1, 1))?;
+        let beta = beta.reshape((1, self.channels, 1, 1))?;
+        if train && self.mode == BatchNormMode::Trained {
+            let m = dims[0] * dims[2] * dims[3];
+            if m < 2 {
+                return Err(ModelError::BadInput {
+                    what: "BatchNorm2d in training mode",
+                    expected: "more than one value per channel (N·H·W > 1)".into(),
+                    shape: dims,
+                });
+            }
+            let mean = (x.sum_keepdim((0, 2, 3))? / m as f64)?;
+            let centered = x.broadcast_sub(&mean)?;
+            let var = (centered.sqr()?.sum_keepdim((0, 2, 3))? / m as f64)?;
+            let inv_std = (var.clone() + self.eps)?.sqrt()?.recip()?;
+            let y = centered
+                .broadcast_mul(&inv_std.broadcast_mul(&gamma)?)?
+                .broadcast_add(&beta)?;
+            self.update_running(&mean.detach().flatten_all()?, &var.detach().flatten_all()?, m)?;
+            Ok(y)
+        } else {
+            let rm = self.running_mean.as_tensor().detach();
+            let rv = self.running_var.as_tensor().detach();
+            let inv_std = (rv + self.eps)?.sqrt()?.recip()?.reshape((1, self.channels, 1, 1))?;
+            let scale = inv_std.broadcast_mul(&gamma)?;
+            let shift = beta.broadcast_sub(&rm.reshape((1, self.channels, 1, 1))?.broadcast_mul(&scale)?)?;
+            Ok(x.broadcast_mul(&scale)?.broadcast_add(&shift)?)
+        }
+    }
+
+    fn update_running(&self, mean: &Tensor, biased_var: &Tensor, m: usize) -> Result<()> {
+        let mo = self.momentum;
+        let unbiased = (biased_var * (m as f64 / (m as f64 - 1.0)))?;
+        let rm = ((self.running_mean.as_tensor().detach() * (1.0 - mo))? + (mean * mo)?)?;
+        let rv = ((self.running_var.as_tensor().detach() * (1.0 - mo))? + (unbiased * mo)?)?;
+        self.running_mean.set(&rm)?;
+        self.running_var.set(&rv)?;
+        Ok(())
+    }
+}

@@ -1,0 +1,67 @@
+//! XBM's embedding head: global average pooling → linear → L2 normalization.
+
+use candle_core::{Tensor, Var};
+
+use super::error::{ModelError, Result};
+use super::params::{ParamRole, ParamStore};
+
+/// Global average pooling `(N, C, H, W) → (N, C)`: `g[n,c] = (1/HW) Σ_{h,w} x[n,c,h,w]`.
+pub fn global_avg_pool(x: &Tensor) -> Result<Tensor> {
+    Ok(x.mean((2, 3))?)
+}
+
+/// Row-wise L2 normalization `z_i = y_i / max(‖y_i‖₂, 1e-12)` (PyTorch's `F.normalize`).
+pub fn l2_normalize(y: &Tensor) -> Result<Tensor> {
+    let norm = y.sqr()?.sum_keepdim(1)?.sqrt()?.maximum(1e-12)?;
+    Ok(y.broadcast_div(&norm)?)
+}
+
+/// `z = normalize(g Wᵀ + b)`: a linear map from pooled features (`in_dim`) to the embedding
+/// (`out_dim`), named `{prefix}.weight` `(out_dim, in_dim)` and `{prefix}.bias`, initialized as
+/// PyTorch's `nn.Linear` (`U(−1/√in_dim, 1/√in_dim)`).
+#[derive(Debug, Clone)]
+pub struct EmbeddingHead {
+    weight: Var,
+    bias: Var,
+    in_dim: usize,
+    out_dim: usize,
+}
+
+impl EmbeddingHead {
+    /// A randomly initialized head in the [`ParamRole::Head`] group.
+    pub fn new(store: &mut ParamStore, prefix: &str, in_dim: usize, out_dim: usize) -> Result<Self> {
+        if in_dim == 0 || out_dim == 0 {
+            return Err(ModelError::InvalidConfig(format!(
+                "embedding head {prefix}: dimensions must be positive, got {in_dim} → {out_dim}"
+            )));
+        }
+        let bound = 1.0 / (in_dim as f64).sqrt();
+        Ok(Self {
+            weight: store.uniform(&format!("{prefix}.weight"), &[out_dim, in_dim], bound, ParamRole::Head)?,
+            bias: store.uniform(&format!("{prefix}.bias"), &[out_dim], bound, ParamRole::Head)?,
+            in_dim,
+            out_dim,
+        })
+    }
+
+    /// The embedding dimension `d`.
+    pub fn out_dim(&self) -> usize {
+        self.out_dim
+    }
+
+    /// Maps `(n × in_dim)` features to `(n × d)` unit-norm embeddings.
+    pub fn forward(&self, features: &Tensor) -> Result<Tensor> {
+        let dims = features.dims();
+        if dims.len() != 2 || dims[1] != self.in_dim {
+            return Err(ModelError::BadInput {
+                what: "embedding head input",
+                expected: format!("(n × {})", self.in_dim),
+                shape: dims.to_vec(),
+            });
+        }
+        let y = features
+            .matmul(&self.weight.as_tensor().t()?)?
+            .broadcast_add(self.bias.as_tensor())?;
+        l2_normalize(&y)
+    }
+}

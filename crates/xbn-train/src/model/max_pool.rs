@@ -1,0 +1,77 @@
+//! Max pooling whose backward works for any kernel and stride (candle's refuses kernel ≠ stride).
+
+use candle_core::{D, Tensor};
+
+use super::error::{ModelError, Result};
+
+/// Max pooling of an `(N, C, H, W)` tensor over `k×k` windows with stride `s` and padding `p`
+/// (padded with −∞, as PyTorch's `nn.MaxPool2d(k, s, p)`):
+/// `y[n,c,i,j] = max_{0≤a,b<k} x̃[n,c, s·i + a, s·j + b]`, `x̃` the padded input, output size
+/// `⌊(H + 2p − k)/s⌋ + 1`.
+///
+/// Built from differentiable candle ops so the gradient works on every device: the max over a
+/// window is separable (rows, then columns); for each direction the `k` strided shifted views are
+/// taken with `index_select`, stacked, reduced with `argmax` and read back with `gather`, so the
+/// gradient of each output flows to exactly one input (the first maximum), like PyTorch's.
+pub fn max_pool2d(x: &Tensor, kernel: usize, stride: usize, padding: usize) -> Result<Tensor> {
+    let dims = x.dims().to_vec();
+    if dims.len() != 4 {
+        return Err(ModelError::BadInput {
+            what: "max_pool2d input",
+            expected: "(N, C, H, W)".into(),
+            shape: dims,
+        });
+    }
+    if kernel == 0 || stride == 0 || 2 * padding > kernel {
+        return Err(ModelError::InvalidConfig(format!(
+            "max_pool2d: kernel {kernel}, stride {stride}, padding {padding} \
+             (need kernel ≥ 1, stride ≥ 1, padding ≤ kernel/2)"
+        )));
+    }
+    let y = pool_along(x, 3, kernel, stride, padding)?;
+    pool_along(&y, 2, kernel, stride, padding)
+}
+
+/// One-dimensional max pooling along `dim` of a rank-4 tensor.
+fn pool_along(x: &Tensor, dim: usize, k: usize, s: usize, p: usize) -> Result<Tensor> {
+    let len = x.dim(dim)?;
+    if len + 2 * p < k {
+        return Err(ModelError::BadInput {
+            what: "max_pool2d input",
+            expected: format!("spatial size + 2·{p} ≥ kernel {k}"),
+            shape: x.dims().to_vec(),
+        });
+    }
+    let out = (len + 2 * p - k) / s + 1;
+    let needed = (out - 1) * s + k;
+    let right = needed.saturating_sub(len + p);
+    let padded = if p > 0 || right > 0 {
+        let mut parts = Vec::with_capacity(3);
+        let mut pad_shape = x.dims().to_vec();
+        if p > 0 {
+            pad_shape[dim] = p;
+            parts.push(neg_inf(x, &pad_shape)?);
+        }
+        parts.push(x.clone());
+        if right > 0 {
+            pad_shape[dim] = right;
+            parts.push(neg_inf(x, &pad_shape)?);
+        }
+        Tensor::cat(&parts, dim)?
+    } else {
+        x.clone()
+    };
+    let mut views = Vec::with_capacity(k);
+    for offset in 0..k {
+        let idx: Vec<u32> = (0..out).map(|i| (offset + i * s) as u32).collect();
+        let idx = Tensor::new(idx, x.device())?;
+        views.push(padded.index_select(&idx, dim)?);
+    }
+    let stacked = Tensor::stack(&views, 4)?;
+    let arg = stacked.argmax_keepdim(D::Minus1)?;
+    Ok(stacked.gather(&arg, D::Minus1)?.squeeze(D::Minus1)?)
+}
+
+fn neg_inf(like: &Tensor, shape: &[usize]) -> Result<Tensor> {
+    Ok(Tensor::full(f32::NEG_INFINITY, shape, like.device())?.to_dtype(like.dtype())?)
+}

@@ -1,0 +1,151 @@
+//! The default backbone: a small conv-BN-ReLU network that trains from scratch on a CPU.
+
+use candle_core::{DType, Device, Tensor};
+use candle_nn::VarMap;
+
+use super::batch_norm::{BatchNorm2d, BatchNormMode};
+use super::conv::Conv2d;
+use super::error::{ModelError, Result};
+use super::head::{EmbeddingHead, global_avg_pool};
+use super::params::{ParamGroups, ParamRole, ParamRoles, ParamStore};
+use super::{Backbone, InputSpec, check_images};
+
+/// Shape of a [`SmallCnn`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct SmallCnnConfig {
+    /// Output channels of each conv-BN-ReLU block; every block after the first halves the
+    /// resolution (stride 2).
+    pub channels: Vec<usize>,
+    /// Embedding dimension `d`.
+    pub embedding_dim: usize,
+    /// Expected square input size in pixels.
+    pub input_size: usize,
+    /// Per-channel normalization mean.
+    pub mean: [f32; 3],
+    /// Per-channel normalization standard deviation.
+    pub std: [f32; 3],
+    /// BatchNorm behaviour while training.
+    pub bn_mode: BatchNormMode,
+    /// Seed of the weight initialization.
+    pub seed: u64,
+}
+
+impl Default for SmallCnnConfig {
+    /// Four blocks of 32, 64, 128, 256 channels, `d = 128`, 32-pixel inputs.
+    fn default() -> Self {
+        Self {
+            channels: vec![32, 64, 128, 256],
+            embedding_dim: 128,
+            input_size: 32,
+            mean: [0.5; 3],
+            std: [0.25; 3],
+            bn_mode: BatchNormMode::Trained,
+            seed: 0,
+        }
+    }
+}
+
+/// `x → [conv3×3 → BN → ReLU] × L → global average pool → linear → L2 normalize`, tensors named
+/// `blocks.{i}.conv.weight`, `blocks.{i}.bn.*`, `head.weight`, `head.bias`.
+pub struct SmallCnn {
+    blocks: Vec<(Conv2d, BatchNorm2d)>,
+    head: EmbeddingHead,
+    config: SmallCnnConfig,
+    varmap: VarMap,
+    roles: ParamRoles,
+}
+
+impl SmallCnn {
+    /// A randomly initialized network (seeded by `config.seed`).
+    pub fn new(config: &SmallCnnConfig, dtype: DType, device: &Device) -> Result<Self> {
+        if config.channels.is_empty() || config.channels.contains(&0) {
+            return Err(ModelError::InvalidConfig(format!(
+                "small CNN channels must be a non-empty list of positive numbers, got {:?}",
+                config.channels
+            )));
+        }
+        let mut store = ParamStore::new(config.seed, dtype, device);
+        let mut blocks = Vec::with_capacity(config.channels.len());
+        let mut c_in = 3;
+        for (i, &c_out) in config.channels.iter().enumerate() {
+            let stride = if i == 0 { 1 } else { 2 };
+            let prefix = format!("blocks.{i}");
+            let conv = Conv2d::new(
+                &mut store,
+                &format!("{prefix}.conv"),
+                (c_in, c_out),
+                3,
+                stride,
+                1,
+                ParamRole::Backbone,
+            )?;
+            let bn = BatchNorm2d::new(
+                &mut store,
+                &format!("{prefix}.bn"),
+                c_out,
+                ParamRole::Backbone,
+                config.bn_mode,
+            )?;
+            blocks.push((conv, bn));
+            c_in = c_out;
+        }
+        let head = EmbeddingHead::new(&mut store, "head", c_in, config.embedding_dim)?;
+        let (varmap, roles) = store.finish();
+        Ok(Self {
+            blocks,
+            head,
+            config: config.clone(),
+            varmap,
+            roles,
+        })
+    }
+}
+
+impl Backbone for SmallCnn {
+    fn name(&self) -> &str {
+        "small-cnn"
+    }
+
+    fn features(&self, images: &Tensor, train: bool) -> Result<Tensor> {
+        check_images(images, 3)?;
+        let mut x = images.clone();
+        for (conv, bn) in &self.blocks {
+            x = bn.forward(&conv.forward(&x)?, train)?.relu()?;
+        }
+        global_avg_pool(&x)
+    }
+
+    fn head(&self, features: &Tensor) -> Result<Tensor> {
+        self.head.forward(features)
+    }
+
+    fn embedding_dim(&self) -> usize {
+        self.head.out_dim()
+    }
+
+    fn feature_dim(&self) -> usize {
+        self.config.channels.last().copied().unwrap_or(0)
+    }
+
+    fn input_spec(&self) -> InputSpec {
+        InputSpec {
+            channels: 3,
+            height: self.config.input_size,
+            width: self.config.input_size,
+            mean: self.config.mean,
+            std: self.config.std,
+        }
+    }
+
+    fn varmap(&self) -> &VarMap {
+        &self.varmap
+    }
+
+    fn param_groups(&self) -> ParamGroups {
+        self.roles.groups()
+    }
+
+    fn roles(&self) -> &ParamRoles {
+        &self.roles
+    }
+}

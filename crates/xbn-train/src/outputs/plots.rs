@@ -1,0 +1,113 @@
+//! PNG plots of a run, drawn with `plotters` from `metrics.jsonl`: the loss, Recall@1 and the
+//! memory drift over iterations.
+
+use std::path::Path;
+
+use plotters::prelude::*;
+
+use super::metrics::MetricsRecord;
+use crate::error::{Result, TrainError};
+
+/// One named series of `(iteration, value)` points.
+type Series = (String, Vec<(f64, f64)>);
+
+/// Draws `loss.png`, `recall.png` and (when measured) `drift.png` into `dir`.
+pub fn draw_all(dir: &Path, records: &[MetricsRecord]) -> Result<()> {
+    let mut loss: Vec<Series> = Vec::new();
+    for key in ["total", "batch", "memory"] {
+        let pts: Vec<(f64, f64)> = records
+            .iter()
+            .filter_map(|r| r.loss.get(key).map(|v| (r.iteration as f64, *v)))
+            .collect();
+        if !pts.is_empty() {
+            loss.push((format!("loss ({key})"), pts));
+        }
+    }
+    line_chart(&dir.join("loss.png"), "training loss", &loss)?;
+
+    let recall: Vec<(f64, f64)> = records
+        .iter()
+        .filter_map(|r| {
+            let e = r.eval.as_ref()?;
+            Some((r.iteration as f64, *e.get("recall@1")?))
+        })
+        .collect();
+    if !recall.is_empty() {
+        line_chart(
+            &dir.join("recall.png"),
+            "Recall@1 (test)",
+            &[("recall@1".to_string(), recall)],
+        )?;
+    }
+
+    let before: Vec<(f64, f64)> = records
+        .iter()
+        .filter_map(|r| r.drift.map(|d| (r.iteration as f64, d.before)))
+        .collect();
+    let after: Vec<(f64, f64)> = records
+        .iter()
+        .filter_map(|r| r.drift.map(|d| (r.iteration as f64, d.after)))
+        .collect();
+    if !before.is_empty() {
+        line_chart(
+            &dir.join("drift.png"),
+            "memory drift: mean ||stored - fresh||",
+            &[
+                ("as enqueued".to_string(), before),
+                ("after moment matching".to_string(), after),
+            ],
+        )?;
+    }
+    Ok(())
+}
+
+fn line_chart(path: &Path, title: &str, series: &[Series]) -> Result<()> {
+    let err = |e: String| TrainError::Component {
+        what: "plot",
+        message: format!("{}: {e}", path.display()),
+    };
+    let pts = series.iter().flat_map(|(_, p)| p.iter());
+    let (mut x0, mut x1, mut y0, mut y1) = (f64::MAX, f64::MIN, f64::MAX, f64::MIN);
+    for &(x, y) in pts.filter(|(_, y)| y.is_finite()) {
+        x0 = x0.min(x);
+        x1 = x1.max(x);
+        y0 = y0.min(y);
+        y1 = y1.max(y);
+    }
+    if x0 > x1 {
+        return Ok(());
+    }
+    if x1 - x0 < 1.0 {
+        x1 = x0 + 1.0;
+    }
+    let pad = ((y1 - y0) * 0.05).max(1e-6);
+    let root = BitMapBackend::new(path, (800, 480)).into_drawing_area();
+    root.fill(&WHITE).map_err(|e| err(e.to_string()))?;
+    let mut chart = ChartBuilder::on(&root)
+        .caption(title, ("sans-serif", 22))
+        .margin(12)
+        .x_label_area_size(36)
+        .y_label_area_size(56)
+        .build_cartesian_2d(x0..x1, (y0 - pad)..(y1 + pad))
+        .map_err(|e| err(e.to_string()))?;
+    chart
+        .configure_mesh()
+        .x_desc("iteration")
+        .draw()
+        .map_err(|e| err(e.to_string()))?;
+    for (i, (name, points)) in series.iter().enumerate() {
+        let color = Palette99::pick(i).to_rgba();
+        chart
+            .draw_series(LineSeries::new(points.iter().copied(), color.stroke_width(2)))
+            .map_err(|e| err(e.to_string()))?
+            .label(name.as_str())
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], color));
+    }
+    chart
+        .configure_series_labels()
+        .background_style(WHITE.mix(0.8))
+        .border_style(BLACK)
+        .draw()
+        .map_err(|e| err(e.to_string()))?;
+    root.present().map_err(|e| err(e.to_string()))
+}

@@ -1,0 +1,22 @@
+//! The training job: session (data, model, optimizer, objective, outputs), the loop, evaluation,
+//! the drift diagnostic, checkpoints and resume.
+
+pub mod data;
+pub mod drift;
+pub mod evaluate;
+pub mod fifo;
+pub mod images;
+pub mod ledger;
+pub mod losses;
+pub mod network;
+pub mod objective;
+pub mod optimizer;
+pub mod progress;
+pub mod run;
+pub mod schedule_seed;
+pub mod session;
+pub mod state;
+pub mod step;
+pub mod synthetic;
+
+pub use run::{TrainOutcome, one_line, train};

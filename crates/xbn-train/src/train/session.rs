@@ -1,0 +1,212 @@
+//! Everything a training run holds: configuration, run folder, data, model, optimizer,
+//! objective, sampler and outputs; opened fresh or from the last checkpoint.
+
+use std::path::PathBuf;
+
+use candle_core::Device;
+use xbn_data::PkSampler;
+
+use super::data::TrainData;
+use super::evaluate::{Evaluation, evaluate_model};
+use super::losses::build_loss;
+use super::network::{build_backbone, resolve_configured_weights};
+use super::objective::Objective;
+use super::optimizer::Optimizers;
+use crate::checkpoint::{self, Checkpoint};
+use crate::config::{TrainConfig, validate};
+use crate::error::{Result, TrainError};
+use crate::model::Backbone;
+use crate::outputs::log::RunLog;
+use crate::outputs::metrics::{MetricsRecord, MetricsWriter, read_records};
+use crate::outputs::plots;
+
+/// The best evaluation so far by `eval.best_metric`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Best {
+    /// Its value.
+    pub value: f64,
+    /// The iteration it was reached at.
+    pub iteration: usize,
+}
+
+/// A training run in progress.
+pub struct Session {
+    /// The resolved configuration.
+    pub cfg: TrainConfig,
+    /// The run folder `<output_dir>/<name>`.
+    pub dir: PathBuf,
+    /// The device.
+    pub device: Device,
+    /// Dataset and transforms.
+    pub data: TrainData,
+    /// The network.
+    pub backbone: Box<dyn Backbone>,
+    /// Optimizers of the backbone and head groups.
+    pub optim: Optimizers,
+    /// Loss, memory and moment matcher.
+    pub objective: Objective,
+    /// `P × K` batches, positioned at `iteration`.
+    pub sampler: PkSampler,
+    /// Iterations completed.
+    pub iteration: usize,
+    /// Best evaluation so far.
+    pub best: Option<Best>,
+    /// `metrics.jsonl`.
+    pub metrics: MetricsWriter,
+    /// `train.log`.
+    pub log: RunLog,
+    /// Where the last good checkpoint is (for error messages).
+    pub last_checkpoint: Option<(PathBuf, usize)>,
+    /// The Recall@K list of evaluations.
+    pub ks: Vec<usize>,
+}
+
+impl Session {
+    /// Validates everything, then prepares the run folder, the model and the data; with
+    /// `resume`, restores the state of the folder's last checkpoint.
+    pub fn open(cfg: &TrainConfig, resume: bool, device: &Device) -> Result<Self> {
+        validate::validate(cfg)?;
+        let weights = resolve_configured_weights(cfg)?;
+        let backbone = build_backbone(cfg, weights.as_deref(), device)?;
+        let data = TrainData::open(cfg, &backbone.input_spec())?;
+        validate::validate_sampling(cfg, &data.class_sizes())?;
+        let sampler = data.sampler(cfg)?;
+        let optim = Optimizers::new(cfg, backbone.param_groups())?;
+        let objective = Objective::new(cfg, build_loss(&cfg.loss)?)?;
+
+        let dir = cfg.run.output_dir.join(&cfg.run.name);
+        let ck_path = dir.join(checkpoint::LAST);
+        if !resume && ck_path.exists() && !cfg.run.overwrite {
+            return Err(TrainError::Config(format!(
+                "{} already holds a run; continue it with --resume {}, choose another --name, or set run.overwrite = true",
+                dir.display(),
+                dir.display()
+            )));
+        }
+        if resume && !ck_path.exists() {
+            return Err(TrainError::Config(format!(
+                "--resume {}: no checkpoint ({}) in that folder",
+                dir.display(),
+                checkpoint::LAST
+            )));
+        }
+        std::fs::create_dir_all(&dir).map_err(|e| TrainError::io(&dir, e))?;
+        if !resume {
+            for f in ["metrics.jsonl", "train.log", checkpoint::LAST, checkpoint::BEST] {
+                let p = dir.join(f);
+                if p.exists() {
+                    std::fs::remove_file(&p).map_err(|e| TrainError::io(&p, e))?;
+                }
+            }
+        }
+        let cfg_path = dir.join("config.toml");
+        crate::checkpoint::atomic::write_atomic(&cfg_path, cfg.to_toml_string()?.as_bytes())?;
+
+        let ks = if cfg.eval.k.is_empty() {
+            data.standard_ks()
+        } else {
+            cfg.eval.k.clone()
+        };
+        let mut s = Self {
+            cfg: cfg.clone(),
+            dir: dir.clone(),
+            device: device.clone(),
+            data,
+            backbone,
+            optim,
+            objective,
+            sampler,
+            iteration: 0,
+            best: None,
+            metrics: MetricsWriter::open(&dir.join("metrics.jsonl"), None)?,
+            log: RunLog::open(&dir.join("train.log"))?,
+            last_checkpoint: None,
+            ks,
+        };
+        if resume {
+            s.restore(&ck_path)?;
+            s.metrics = MetricsWriter::open(&dir.join("metrics.jsonl"), Some(s.iteration))?;
+            for _ in 0..s.iteration {
+                s.sampler.next();
+            }
+        }
+        let message = format!(
+            "{} run `{}`: {} on {} ({} train / {} test images), norm {:?}, memory {}, {} iterations from {}",
+            if resume { "resuming" } else { "starting" },
+            cfg.run.name,
+            s.backbone.name(),
+            cfg.data.dataset,
+            s.data.train_indices().len(),
+            s.data.test_protocol().0.len(),
+            cfg.norm.kind,
+            cfg.memory.size,
+            cfg.run.iterations,
+            s.iteration
+        );
+        s.log.line(&message)?;
+        Ok(s)
+    }
+
+    /// Evaluates the current model on the test protocol.
+    pub fn evaluate(&self) -> Result<Evaluation> {
+        evaluate_model(
+            self.backbone.as_ref(),
+            &self.data,
+            &self.ks,
+            self.cfg.eval.batch_size,
+            &self.device,
+        )
+    }
+
+    /// Writes a metrics line that holds only an evaluation.
+    pub fn record_eval(&mut self, iteration: usize, e: &Evaluation) -> Result<()> {
+        let rec = MetricsRecord {
+            iteration,
+            eval: Some(e.metrics.clone()),
+            memory_fill: self.objective.memory_fill(),
+            ..MetricsRecord::default()
+        };
+        self.metrics.write(&rec)
+    }
+
+    /// Saves `best.safetensors` when `e` improves `eval.best_metric`.
+    pub fn track_best(&mut self, e: &Evaluation) -> Result<()> {
+        let key = &self.cfg.eval.best_metric;
+        let Some(&value) = e.metrics.get(key) else {
+            return Ok(());
+        };
+        if self.best.is_some_and(|b| b.value >= value) {
+            return Ok(());
+        }
+        self.best = Some(Best {
+            value,
+            iteration: self.iteration,
+        });
+        let mut ck = Checkpoint::default();
+        ck.insert_part("model", super::network::model_state(self.backbone.as_ref()));
+        ck.metadata.insert("iteration".into(), self.iteration.to_string());
+        ck.metadata.insert(key.clone(), value.to_string());
+        ck.save(&self.dir.join(checkpoint::BEST))?;
+        self.log.line(&format!(
+            "new best {key} = {value:.4} at iteration {}",
+            self.iteration
+        ))
+    }
+
+    /// Redraws the PNG plots from `metrics.jsonl`; a plotting failure is logged, not fatal.
+    pub fn draw_plots(&mut self) {
+        let result = read_records(&self.dir.join("metrics.jsonl"))
+            .and_then(|r| plots::draw_all(&self.dir, &r));
+        if let Err(e) = result {
+            tracing::warn!("plots not drawn: {e}");
+        }
+    }
+
+    /// Describes the last good checkpoint for error messages.
+    pub fn last_checkpoint_text(&self) -> String {
+        match &self.last_checkpoint {
+            Some((p, it)) => format!("{} (iteration {it})", p.display()),
+            None => "none written yet".into(),
+        }
+    }
+}

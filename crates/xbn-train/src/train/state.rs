@@ -1,0 +1,83 @@
+//! Saving a session into a checkpoint and restoring it: model, optimizer, memory (with its side
+//! table), AXBN filter state, RNG state (seed and batches drawn) and the iteration.
+
+use std::path::Path;
+
+use candle_core::{Device, Tensor};
+
+use super::network::{load_model_state, model_state};
+use super::session::{Best, Session};
+use crate::checkpoint::{self, Checkpoint};
+use crate::error::{Result, TrainError};
+
+/// Checkpoint format version written in the metadata.
+pub const FORMAT: &str = "xbn-train-checkpoint-1";
+
+impl Session {
+    /// Writes `checkpoint.safetensors` atomically; on failure the previous one is intact and
+    /// the error says so.
+    pub fn save_checkpoint(&mut self) -> Result<()> {
+        let mut ck = Checkpoint::default();
+        ck.insert_part("model", model_state(self.backbone.as_ref()));
+        ck.insert_part("optim", self.optim.state()?);
+        for (prefix, part) in self.objective.state()? {
+            ck.insert_part(prefix, part);
+        }
+        let rng = Tensor::new(
+            &[self.cfg.run.seed as i64, self.iteration as i64],
+            &Device::Cpu,
+        )?;
+        ck.tensors.insert("rng.state".into(), rng);
+        let meta = &mut ck.metadata;
+        meta.insert("format".into(), FORMAT.into());
+        meta.insert("iteration".into(), self.iteration.to_string());
+        meta.insert("seed".into(), self.cfg.run.seed.to_string());
+        if let Some(b) = self.best {
+            meta.insert("best_value".into(), b.value.to_string());
+            meta.insert("best_iteration".into(), b.iteration.to_string());
+        }
+        let path = self.dir.join(checkpoint::LAST);
+        if let Err(e) = ck.save(&path) {
+            return Err(TrainError::Checkpoint {
+                path: path.clone(),
+                message: format!(
+                    "could not save at iteration {} ({e}); the previous checkpoint is intact: {}",
+                    self.iteration,
+                    self.last_checkpoint_text()
+                ),
+            });
+        }
+        self.last_checkpoint = Some((path.clone(), self.iteration));
+        self.log
+            .line(&format!("checkpoint at iteration {} saved to {}", self.iteration, path.display()))
+    }
+
+    /// Restores the state saved in `path`.
+    pub fn restore(&mut self, path: &Path) -> Result<()> {
+        let ck = Checkpoint::load(path, &self.device)?;
+        let seed: u64 = ck.meta("seed", path)?;
+        if seed != self.cfg.run.seed {
+            return Err(TrainError::Checkpoint {
+                path: path.to_path_buf(),
+                message: format!(
+                    "written with run.seed = {seed}, but the configuration says {}",
+                    self.cfg.run.seed
+                ),
+            });
+        }
+        let iteration: usize = ck.meta("iteration", path)?;
+        load_model_state(self.backbone.as_ref(), &ck.part("model"))?;
+        self.optim.load_state(&ck.part("optim"))?;
+        self.objective.load_state(|p| ck.part(p), &self.device)?;
+        self.iteration = iteration;
+        self.best = match (ck.metadata.get("best_value"), ck.metadata.get("best_iteration")) {
+            (Some(_), Some(_)) => Some(Best {
+                value: ck.meta("best_value", path)?,
+                iteration: ck.meta("best_iteration", path)?,
+            }),
+            _ => None,
+        };
+        self.last_checkpoint = Some((path.to_path_buf(), iteration));
+        Ok(())
+    }
+}

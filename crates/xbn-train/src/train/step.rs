@@ -1,0 +1,150 @@
+//! One training iteration, the memory warm start and the drift diagnostic.
+
+use std::collections::BTreeMap;
+
+use candle_core::DType;
+use rand::SeedableRng;
+use rand::seq::index::sample;
+use rand_chacha::ChaCha8Rng;
+
+use super::drift::{drift_record, sample_positions};
+use super::evaluate::embed_items;
+use super::schedule_seed::{Purpose, derive};
+use super::session::Session;
+use crate::error::{Result, TrainError};
+use crate::outputs::metrics::{DriftRecord, MetricsRecord};
+
+/// What one iteration produced.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StepOutcome {
+    /// Images in the batch.
+    pub images: usize,
+    /// `L_t`.
+    pub total: f64,
+    /// `ℓ(Z, Z)`.
+    pub batch: f64,
+    /// `w·ℓ(Z, M̂)` when the memory term is on.
+    pub memory: Option<f64>,
+    /// Backbone learning rate used.
+    pub lr_backbone: f64,
+    /// Head learning rate used.
+    pub lr_head: f64,
+}
+
+impl Session {
+    /// Runs iteration `t` (0-based): sample, forward, loss, backward, update.
+    pub fn step(&mut self, t: usize) -> Result<StepOutcome> {
+        let seed = self.cfg.run.seed;
+        let indices = self.sampler.next().ok_or_else(|| TrainError::Component {
+            what: "sampler",
+            message: "the P × K sampler ran dry".into(),
+        })?;
+        let labels = self.data.labels_of(&indices);
+        if self.cfg.memory.warm_start && self.cfg.memory.size > 0 && t == self.cfg.memory.t_start {
+            self.warm_start(t)?;
+        }
+        let images =
+            self.data
+                .train_images(&indices, derive(seed, Purpose::Augmentation, t), &self.device)?;
+        let z = self
+            .backbone
+            .forward(&images, true)
+            .map_err(|e| TrainError::component("model", e))?;
+        let zsum = z.sum_all()?.to_dtype(DType::F64)?.to_scalar::<f64>()?;
+        if !zsum.is_finite() {
+            return Err(self.non_finite(t, zsum));
+        }
+        let terms = self.objective.step(&z, &labels, &indices, t)?;
+        let total = terms.total.to_dtype(DType::F64)?.to_scalar::<f64>()?;
+        if !total.is_finite() {
+            return Err(self.non_finite(t, total));
+        }
+        let (lr_backbone, lr_head) = self.optim.learning_rates(t);
+        let grads = terms.total.backward()?;
+        self.optim.step(&grads, lr_backbone, lr_head)?;
+        Ok(StepOutcome {
+            images: indices.len(),
+            total,
+            batch: terms.batch,
+            memory: terms.memory,
+            lr_backbone,
+            lr_head,
+        })
+    }
+
+    fn non_finite(&self, t: usize, value: f64) -> TrainError {
+        TrainError::NonFiniteLoss {
+            iteration: t + 1,
+            value,
+            last_checkpoint: self.last_checkpoint_text(),
+        }
+    }
+
+    /// XBM's warm start: fill the memory with embeddings of `memory.size` random training
+    /// images computed by the current model.
+    fn warm_start(&mut self, t: usize) -> Result<()> {
+        let train = self.data.train_indices();
+        let n = self.cfg.memory.size.min(train.len());
+        let mut rng = ChaCha8Rng::seed_from_u64(derive(self.cfg.run.seed, Purpose::WarmStart, t));
+        let chosen: Vec<usize> = sample(&mut rng, train.len(), n)
+            .into_iter()
+            .map(|i| train[i])
+            .collect();
+        let set = embed_items(
+            self.backbone.as_ref(),
+            &self.data,
+            &chosen,
+            self.cfg.eval.batch_size,
+            &self.device,
+        )?;
+        self.objective.fill(&set.embeddings, &set.labels, &chosen)?;
+        self.log.line(&format!(
+            "iteration {t}: memory warm start with {n} training images"
+        ))
+    }
+
+    /// The metrics line of the current iteration.
+    pub fn base_record(&self, out: &StepOutcome, images_per_s: f64) -> MetricsRecord {
+        let mut loss = BTreeMap::new();
+        loss.insert("total".to_string(), out.total);
+        loss.insert("batch".to_string(), out.batch);
+        if let Some(m) = out.memory {
+            loss.insert("memory".to_string(), m);
+        }
+        MetricsRecord {
+            iteration: self.iteration,
+            loss,
+            lr_backbone: out.lr_backbone,
+            lr_head: out.lr_head,
+            images_per_s,
+            memory_fill: self.objective.memory_fill(),
+            moments_shift: self.objective.last_shift(),
+            drift: None,
+            eval: None,
+        }
+    }
+
+    /// The drift diagnostic at iteration `it`: `None` while the memory is empty.
+    pub fn measure_drift(&mut self, it: usize) -> Result<Option<DriftRecord>> {
+        let ledger = self.objective.ledger();
+        if ledger.is_empty() {
+            return Ok(None);
+        }
+        let positions = sample_positions(
+            ledger.len(),
+            self.cfg.run.drift_sample,
+            derive(self.cfg.run.seed, Purpose::Drift, it),
+        );
+        let indices: Vec<usize> = positions.iter().filter_map(|&p| ledger.index_at(p)).collect();
+        let stored = ledger.raw_rows(&positions, &self.device)?;
+        let adapted = self.objective.memory_rows(&positions)?;
+        let fresh = embed_items(
+            self.backbone.as_ref(),
+            &self.data,
+            &indices,
+            self.cfg.eval.batch_size,
+            &self.device,
+        )?;
+        Ok(Some(drift_record(&stored, &adapted, &fresh.embeddings)?))
+    }
+}
