@@ -22,9 +22,15 @@ enum Cmd {
     FetchData(FetchDataArgs),
 }
 
-/// The workspace's `datasets/` folder (manifests, and the default data root).
+/// The workspace's `datasets/` folder (manifests, and the default data root); relative when
+/// run from the workspace root, so messages show `datasets/…`.
 fn workspace_datasets() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..").join("datasets")
+    let xtask = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let workspace = xtask.parent().map(PathBuf::from).unwrap_or(xtask);
+    match std::env::current_dir() {
+        Ok(cwd) if cwd == workspace => PathBuf::from("datasets"),
+        _ => workspace.join("datasets"),
+    }
 }
 
 #[derive(Args)]
@@ -63,7 +69,9 @@ fn fetch_data(args: FetchDataArgs) -> anyhow::Result<()> {
         print!("{}", fetch::list::render(&all, &root));
         return Ok(());
     }
-    let name = args.name.context("a dataset name is required (see --list)")?;
+    let name = args
+        .name
+        .context("a dataset name is required (see --list)")?;
     let manifest = fetch::manifest::find(&manifests, &name)?;
     let options = InstallOptions {
         root,
@@ -75,9 +83,14 @@ fn fetch_data(args: FetchDataArgs) -> anyhow::Result<()> {
     };
     match fetch::install(&manifest, &options, &Progress::stderr()) {
         Ok(Outcome::AlreadyInstalled(folder)) => {
-            println!("{name}: already installed and verified in {} (use --force to redo)", folder.display());
+            println!(
+                "{name}: already installed and verified in {} (use --force to redo)",
+                folder.display()
+            );
         }
-        Ok(Outcome::Installed { folder, summary } | Outcome::VerifiedInPlace { folder, summary }) => {
+        Ok(
+            Outcome::Installed { folder, summary } | Outcome::VerifiedInPlace { folder, summary },
+        ) => {
             println!("{name}: installed and verified in {}", folder.display());
             for line in summary.splits {
                 println!("  {line}");

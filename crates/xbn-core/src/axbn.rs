@@ -2,7 +2,7 @@
 
 use candle_core::Tensor;
 
-use crate::kalman::FilterState;
+use crate::kalman::{FilterState, ObservationNoise};
 use crate::matching::{match_moments, observe};
 use crate::shift::ShiftRecord;
 use crate::{MomentMatcher, MomentShift, Result, XbnError};
@@ -23,6 +23,9 @@ pub struct AxbnConfig {
     /// becomes a running average); large `q` trusts each batch (`q → ∞` is XBN with the
     /// unbiased batch variance). Default [`DEFAULT_DRIFT_RATE`].
     pub drift_rate: f64,
+    /// Which variance the observation noise `R` is computed from (eq. (K2)). Default
+    /// [`ObservationNoise::Predicted`].
+    pub observation_noise: ObservationNoise,
 }
 
 impl Default for AxbnConfig {
@@ -31,6 +34,7 @@ impl Default for AxbnConfig {
             eps: 1e-5,
             renormalize: true,
             drift_rate: DEFAULT_DRIFT_RATE,
+            observation_noise: ObservationNoise::Predicted,
         }
     }
 }
@@ -138,7 +142,11 @@ impl MomentMatcher for AdaptiveCrossBatchNorm {
                     batch.dims()
                 )));
             }
-            Some(s) => Some(s.step(&obs.batch, self.config.drift_rate)?),
+            Some(s) => Some(s.step(
+                &obs.batch,
+                self.config.drift_rate,
+                self.config.observation_noise,
+            )?),
             None if obs.batch.count >= 2 => Some(FilterState::init(&obs.batch, obs.batch.dtype())?),
             None => None,
         };

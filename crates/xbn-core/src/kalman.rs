@@ -4,6 +4,20 @@ use candle_core::{DType, Tensor};
 
 use crate::{Moments, Result, XbnError};
 
+/// Which variance the observation noise `R` of a batch with `b ≥ 2` is computed from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ObservationNoise {
+    /// The filter's predicted variance `v⁻ = v_{t−1}`: `R_μ = v⁻/b`, `R_v = 2(v⁻)²/(b−1)`.
+    /// The noise then does not depend on the observation itself, so the filter is unbiased;
+    /// with `q = 0` on a stationary stream it converges to the true moments. Default.
+    #[default]
+    Predicted,
+    /// The batch's own unbiased variance `s²`: `R_μ = s²/b`, `R_v = 2s⁴/(b−1)`, literally as
+    /// written in the spec. Batches whose `s²` happens to be small get more weight, which
+    /// biases `v` downwards (about −27% at `b = 16` with `q = 0`; see `docs/method.md`).
+    Batch,
+}
+
 /// The filter's state after `iteration` observed batches: per dimension, the estimated mean
 /// `μ_t` and variance `v_t` of the current embedding distribution and the error variances
 /// `P_μ`, `P_v` of those estimates. All four tensors have shape `(d,)`, one float dtype
@@ -86,14 +100,19 @@ impl FilterState {
     }
 
     /// One predict/observe/gain/update step (eqs. (K1)–(K4)) with relative drift rate `q`:
-    /// process noise `Q_μ = q·v_{t−1}`, `Q_v = q·v²_{t−1}`. For `b ≥ 2` both `μ` and `v` are
+    /// process noise `Q_μ = q·v_{t−1}`, `Q_v = q·v²_{t−1}`, observation noise per `noise`. For `b ≥ 2` both `μ` and `v` are
     /// updated; for `b = 1` the mean is observed with `R_μ = v_{t−1}` (the variance of one
     /// draw) and the variance is only predicted (`v_t = v_{t−1}`, `P_v,t = P_v,t−1 + Q_v`).
-    pub(crate) fn step(&self, batch: &Moments, q: f64) -> Result<Self> {
+    pub(crate) fn step(&self, batch: &Moments, q: f64, noise: ObservationNoise) -> Result<Self> {
         let q_mean = self.var.affine(q, 0.0)?;
         let q_var = self.var.sqr()?.affine(q, 0.0)?;
         if batch.count >= 2 {
-            let (o_mean, r_mean, o_var, r_var) = observations(batch, self.dtype())?;
+            let (o_mean, mut r_mean, o_var, mut r_var) = observations(batch, self.dtype())?;
+            if noise == ObservationNoise::Predicted {
+                let b = batch.count as f64;
+                r_mean = self.var.affine(1.0 / b, 0.0)?;
+                r_var = self.var.sqr()?.affine(2.0 / (b - 1.0), 0.0)?;
+            }
             let (mean, p_mean) = kalman_step(&self.mean, &self.p_mean, &q_mean, &o_mean, &r_mean)?;
             let (var, p_var) = kalman_step(&self.var, &self.p_var, &q_var, &o_var, &r_var)?;
             Ok(Self {

@@ -37,7 +37,7 @@ pub mod xbn;
 pub use axbn::{AdaptiveCrossBatchNorm, AxbnConfig, DEFAULT_DRIFT_RATE};
 pub use device::{parse_device, test_device};
 pub use error::{Result, XbnError};
-pub use kalman::FilterState;
+pub use kalman::{FilterState, ObservationNoise};
 pub use matcher::{Identity, MomentMatcher};
 pub use matching::NORM_FLOOR;
 pub use moments::{Moments, moments};

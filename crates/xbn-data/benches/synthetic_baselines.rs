@@ -15,7 +15,9 @@ use xbn_data::{ImageProvider, Split};
 
 fn arg(name: &str) -> Option<String> {
     let args: Vec<String> = std::env::args().collect();
-    args.iter().position(|a| a == name).and_then(|i| args.get(i + 1).cloned())
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1).cloned())
 }
 
 /// Leave-one-out Recall@1 of features `x` (rows, L2-normalized here) with labels.
@@ -27,7 +29,11 @@ fn recall_at_1(x: &Tensor, labels: &[u32]) -> candle_core::Result<f64> {
     let eye = Tensor::eye(n, DType::F32, x.device())?;
     let sim = (sim - (eye * 1e9)?)?;
     let nn: Vec<u32> = sim.argmax(1)?.to_vec1()?;
-    let hits = nn.iter().enumerate().filter(|&(i, &j)| labels[i] == labels[j as usize]).count();
+    let hits = nn
+        .iter()
+        .enumerate()
+        .filter(|&(i, &j)| labels[i] == labels[j as usize])
+        .count();
     Ok(hits as f64 / n as f64)
 }
 
@@ -45,8 +51,9 @@ fn main() -> anyhow::Result<()> {
     let synth = Arc::new(Synthetic::new(config.clone())?);
     let index = synth.index();
     let start = Instant::now();
-    let images: Vec<Vec<u8>> =
-        (0..synth.len()).map(|i| synth.image(i).map(|im| im.into_raw())).collect::<Result<_, _>>()?;
+    let images: Vec<Vec<u8>> = (0..synth.len())
+        .map(|i| synth.image(i).map(|im| im.into_raw()))
+        .collect::<Result<_, _>>()?;
     let secs = start.elapsed().as_secs_f64();
     println!(
         "config {config:?}\nrendered {} images in {secs:.3} s: {:.0} images/s on one core",
@@ -56,13 +63,26 @@ fn main() -> anyhow::Result<()> {
     let test = index.split_indices(Split::Test);
     let labels: Vec<u32> = test.iter().map(|&i| index.items[i].label).collect();
     let d = images[0].len();
-    let pixels: Vec<f32> = test.iter().flat_map(|&i| images[i].iter().map(|&v| v as f32 / 255.0)).collect();
+    let pixels: Vec<f32> = test
+        .iter()
+        .flat_map(|&i| images[i].iter().map(|&v| v as f32 / 255.0))
+        .collect();
     let x = Tensor::from_vec(pixels, (test.len(), d), &Device::Cpu)?;
     let centred = x.broadcast_sub(&x.mean_keepdim(0)?)?;
-    println!("test split: {} images of {} classes", test.len(), config.classes - config.train_classes());
-    println!("Recall@1 raw pixels (cosine, centred): {:.4}", recall_at_1(&centred, &labels)?);
+    println!(
+        "test split: {} images of {} classes",
+        test.len(),
+        config.classes - config.train_classes()
+    );
+    println!(
+        "Recall@1 raw pixels (cosine, centred): {:.4}",
+        recall_at_1(&centred, &labels)?
+    );
     let proj = Tensor::randn(0f32, 1.0, (d, 128), &Device::Cpu)?;
-    println!("Recall@1 random projection to 128-d:   {:.4}", recall_at_1(&centred.matmul(&proj)?, &labels)?);
+    println!(
+        "Recall@1 random projection to 128-d:   {:.4}",
+        recall_at_1(&centred.matmul(&proj)?, &labels)?
+    );
     let hist: Vec<f32> = test
         .iter()
         .flat_map(|&i| {
@@ -74,8 +94,14 @@ fn main() -> anyhow::Result<()> {
         })
         .collect();
     let h = Tensor::from_vec(hist, (test.len(), 64), &Device::Cpu)?;
-    println!("Recall@1 colour histogram (4³ bins):   {:.4}", recall_at_1(&h, &labels)?);
-    println!("chance: {:.4}", 1.0 / (config.classes - config.train_classes()) as f64);
+    println!(
+        "Recall@1 colour histogram (4³ bins):   {:.4}",
+        recall_at_1(&h, &labels)?
+    );
+    println!(
+        "chance: {:.4}",
+        1.0 / (config.classes - config.train_classes()) as f64
+    );
     if let Some(dir) = arg("--dump") {
         std::fs::create_dir_all(&dir)?;
         let all: Vec<u8> = images.concat();
@@ -83,10 +109,19 @@ fn main() -> anyhow::Result<()> {
         let meta: Vec<String> = index
             .items
             .iter()
-            .map(|it| format!("{} {}", it.label, if it.split == Split::Train { 0 } else { 1 }))
+            .map(|it| {
+                format!(
+                    "{} {}",
+                    it.label,
+                    if it.split == Split::Train { 0 } else { 1 }
+                )
+            })
             .collect();
         std::fs::write(format!("{dir}/labels.txt"), meta.join("\n"))?;
-        println!("dumped to {dir} ({} images of {0}x{0}x3)", config.image_size);
+        println!(
+            "dumped to {dir} ({} images of {0}x{0}x3)",
+            config.image_size
+        );
     }
     if let Some(path) = arg("--grid") {
         let n = config.image_size;

@@ -5,9 +5,9 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
+use crate::Result;
 use crate::index::{DatasetIndex, Role, Split};
 use crate::readers::{DatasetKind, LoadOptions, count_mismatches, official_counts, read_dataset};
-use crate::Result;
 
 /// How many missing image files the report lists by name (the rest are counted).
 pub const MAX_LISTED_MISSING: usize = 20;
@@ -82,11 +82,20 @@ pub fn split_report(index: &DatasetIndex, split: Split) -> SplitReport {
         } else {
             (counts[n / 2 - 1] + counts[n / 2]) as f64 / 2.0
         };
-        PerClass { min: counts[0], median, max: counts[n - 1] }
+        PerClass {
+            min: counts[0],
+            median,
+            max: counts[n - 1],
+        }
     });
     let protocol = queries + gallery > 0;
     SplitReport {
-        split: if split == Split::Train { "train" } else { "test" }.to_string(),
+        split: if split == Split::Train {
+            "train"
+        } else {
+            "test"
+        }
+        .to_string(),
         images,
         classes: counts.len(),
         queries: protocol.then_some(queries),
@@ -111,14 +120,28 @@ pub fn split_report(index: &DatasetIndex, split: Split) -> SplitReport {
 /// println!("{}", serde_json::to_string_pretty(&report).unwrap());
 /// # Ok(()) }
 /// ```
-pub fn check_dataset(kind: DatasetKind, root: &Path, options: &LoadOptions) -> Result<DataCheckReport> {
-    let options = LoadOptions { verify_files: true, ..options.clone() };
+pub fn check_dataset(
+    kind: DatasetKind,
+    root: &Path,
+    options: &LoadOptions,
+) -> Result<DataCheckReport> {
+    let options = LoadOptions {
+        verify_files: true,
+        ..options.clone()
+    };
     let output = read_dataset(kind, root, &options)?;
     let index = &output.index;
-    let splits = vec![split_report(index, Split::Train), split_report(index, Split::Test)];
+    let splits = vec![
+        split_report(index, Split::Train),
+        split_report(index, Split::Test),
+    ];
     let mut problems = Vec::new();
     for m in output.missing.iter().take(MAX_LISTED_MISSING) {
-        problems.push(format!("missing image file {} (listed in {})", m.image.display(), m.listed_in));
+        problems.push(format!(
+            "missing image file {} (listed in {})",
+            m.image.display(),
+            m.listed_in
+        ));
     }
     if output.missing.len() > MAX_LISTED_MISSING {
         problems.push(format!(

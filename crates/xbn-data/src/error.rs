@@ -8,10 +8,17 @@ use std::path::PathBuf;
 pub enum DataError {
     /// A file could not be opened or read.
     #[error("{path}: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     /// A line of an annotation file does not parse.
     #[error("{path}:{line}: {message}")]
-    Parse { path: PathBuf, line: usize, message: String },
+    Parse {
+        path: PathBuf,
+        line: usize,
+        message: String,
+    },
     /// An annotation file parses but says something impossible (a JSON field of the wrong type,
     /// an empty bounding box, a class in both halves of a class-disjoint split).
     #[error("{path}: {message}")]

@@ -49,9 +49,15 @@ pub trait ImageProvider: Send + Sync + fmt::Debug {
 #[derive(Debug, Clone)]
 pub enum ImageSource {
     /// An image file, optionally cropped to a bounding box (DeepFashion2 items).
-    File { path: PathBuf, crop: Option<BoundingBox> },
+    File {
+        path: PathBuf,
+        crop: Option<BoundingBox>,
+    },
     /// Image `index` of an in-memory provider.
-    Provided { provider: Arc<dyn ImageProvider>, index: usize },
+    Provided {
+        provider: Arc<dyn ImageProvider>,
+        index: usize,
+    },
 }
 
 impl ImageSource {
@@ -59,7 +65,10 @@ impl ImageSource {
     pub fn describe(&self) -> String {
         match self {
             ImageSource::File { path, crop: None } => path.display().to_string(),
-            ImageSource::File { path, crop: Some(b) } => {
+            ImageSource::File {
+                path,
+                crop: Some(b),
+            } => {
                 format!("{} [{},{}..{},{}]", path.display(), b.x1, b.y1, b.x2, b.y2)
             }
             ImageSource::Provided { provider, index } => provider.describe(*index),
@@ -92,10 +101,14 @@ pub struct DatasetIndex {
 impl DatasetIndex {
     /// Indices (into `items`) of the items of one split.
     pub fn split_indices(&self, split: Split) -> Vec<usize> {
-        (0..self.items.len()).filter(|&i| self.items[i].split == split).collect()
+        (0..self.items.len())
+            .filter(|&i| self.items[i].split == split)
+            .collect()
     }
     /// Indices (into `items`) of the items with one role.
     pub fn role_indices(&self, role: Role) -> Vec<usize> {
-        (0..self.items.len()).filter(|&i| self.items[i].role == role).collect()
+        (0..self.items.len())
+            .filter(|&i| self.items[i].role == role)
+            .collect()
     }
 }

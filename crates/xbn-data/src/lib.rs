@@ -13,8 +13,8 @@ pub mod readers;
 pub mod sampler;
 pub mod synthetic;
 
+pub use check::{DataCheckReport, check_dataset};
 pub use error::{DataError, Result};
 pub use index::{BoundingBox, DatasetIndex, ImageProvider, ImageSource, Item, Role, Split};
-pub use check::{DataCheckReport, check_dataset};
 pub use readers::{DatasetKind, LoadOptions, load_dataset};
 pub use sampler::{PkConfig, PkSampler, SequentialSampler, SmallClassPolicy};

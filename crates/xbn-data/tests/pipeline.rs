@@ -12,7 +12,13 @@ use xbn_data::pipeline::{
 fn run(t: &dyn Transform, image: &RgbImage, seed: u64) -> Vec<f32> {
     let (h, w) = t.output_size();
     let mut out = vec![f32::NAN; 3 * h * w];
-    t.apply(image, &mut ChaCha8Rng::seed_from_u64(seed), &mut Scratch::new(), &mut out).unwrap();
+    t.apply(
+        image,
+        &mut ChaCha8Rng::seed_from_u64(seed),
+        &mut Scratch::new(),
+        &mut out,
+    )
+    .unwrap();
     out
 }
 
@@ -26,7 +32,10 @@ fn solid_colour_normalizes_to_hand_computed_values() {
     // (250/255 − 0.406)/0.225.
     let want = [-1.946_656_4_f32, 0.205_182_07, 2.552_854];
     let image = RgbImage::from_pixel(123, 77, Rgb([10, 128, 250]));
-    for t in [&TrainTransform::new(32) as &dyn Transform, &EvalTransform::new(40, 32)] {
+    for t in [
+        &TrainTransform::new(32) as &dyn Transform,
+        &EvalTransform::new(40, 32),
+    ] {
         let out = run(t, &image, 1);
         assert_eq!(out.len(), 3 * 32 * 32);
         for (c, plane) in out.chunks(32 * 32).enumerate() {
@@ -39,14 +48,23 @@ fn solid_colour_normalizes_to_hand_computed_values() {
 
 #[test]
 fn half_normalization_maps_to_minus_one_one() {
-    let t = EvalTransform { normalization: Normalization::HALF, ..EvalTransform::new(8, 8) };
+    let t = EvalTransform {
+        normalization: Normalization::HALF,
+        ..EvalTransform::new(8, 8)
+    };
     let out = run(&t, &RgbImage::from_pixel(8, 8, Rgb([0, 255, 0])), 0);
     assert!(out[..64].iter().all(|&v| v == -1.0) && out[64..128].iter().all(|&v| v == 1.0));
 }
 
 /// Left half black, right half white.
 fn halves(side: u32) -> RgbImage {
-    RgbImage::from_fn(side, side, |x, _| if x < side / 2 { Rgb([0, 0, 0]) } else { Rgb([255; 3]) })
+    RgbImage::from_fn(side, side, |x, _| {
+        if x < side / 2 {
+            Rgb([0, 0, 0])
+        } else {
+            Rgb([255; 3])
+        }
+    })
 }
 
 #[test]
@@ -81,26 +99,45 @@ fn eval_centre_crop_keeps_the_middle() {
         50..150 => Rgb([0, 255, 0]),
         _ => Rgb([0, 0, 255]),
     });
-    let t = EvalTransform { normalization: Normalization::HALF, ..EvalTransform::new(64, 64) };
+    let t = EvalTransform {
+        normalization: Normalization::HALF,
+        ..EvalTransform::new(64, 64)
+    };
     let out = run(&t, &image, 0);
     for y in 0..64 {
         for x in 2..62 {
-            let px = [out[y * 64 + x], out[4096 + y * 64 + x], out[8192 + y * 64 + x]];
+            let px = [
+                out[y * 64 + x],
+                out[4096 + y * 64 + x],
+                out[8192 + y * 64 + x],
+            ];
             assert_eq!(px, [-1.0, 1.0, -1.0], "pixel ({x}, {y})");
         }
     }
     let r = centre_crop(200, 100, 64, 64);
-    assert_eq!((r.left, r.top, r.width, r.height), (50.0, 0.0, 100.0, 100.0));
+    assert_eq!(
+        (r.left, r.top, r.width, r.height),
+        (50.0, 0.0, 100.0, 100.0)
+    );
     // Resize(256) + CenterCrop(224) on 500 × 400: f = 256/400, side 224/f = 350.
     let r = centre_crop(500, 400, 256, 224);
-    assert_eq!((r.left, r.top, r.width, r.height), (75.0, 25.0, 350.0, 350.0));
+    assert_eq!(
+        (r.left, r.top, r.width, r.height),
+        (75.0, 25.0, 350.0, 350.0)
+    );
 }
 
 #[test]
 fn train_transform_is_a_function_of_the_rng() {
-    let image = RgbImage::from_fn(90, 70, |x, y| Rgb([(x * 2) as u8, (y * 3) as u8, (x + y) as u8]));
+    let image = RgbImage::from_fn(90, 70, |x, y| {
+        Rgb([(x * 2) as u8, (y * 3) as u8, (x + y) as u8])
+    });
     let t = TrainTransform {
-        jitter: Some(ColorJitter { brightness: 0.4, contrast: 0.4, saturation: 0.4 }),
+        jitter: Some(ColorJitter {
+            brightness: 0.4,
+            contrast: 0.4,
+            saturation: 0.4,
+        }),
         ..TrainTransform::new(24)
     };
     assert_eq!(run(&t, &image, 9), run(&t, &image, 9));
@@ -112,15 +149,28 @@ fn jitter_without_strength_is_identity_and_brightness_scales() {
     let mut rng = ChaCha8Rng::seed_from_u64(0);
     let original: Vec<u8> = (0..300).map(|i| (i % 200) as u8).collect();
     let mut p = original.clone();
-    ColorJitter { brightness: 0.0, contrast: 0.0, saturation: 0.0 }.apply(&mut p, &mut rng);
+    ColorJitter {
+        brightness: 0.0,
+        contrast: 0.0,
+        saturation: 0.0,
+    }
+    .apply(&mut p, &mut rng);
     assert_eq!(p, original);
     let mut p = original.clone();
-    ColorJitter { brightness: 0.5, contrast: 0.0, saturation: 0.0 }.apply(&mut p, &mut rng);
+    ColorJitter {
+        brightness: 0.5,
+        contrast: 0.0,
+        saturation: 0.0,
+    }
+    .apply(&mut p, &mut rng);
     // One factor f for every value: v' ≈ f v (rounded, clamped at 255).
     let f = p[199] as f32 / original[199] as f32;
     assert_ne!(p, original);
     for (&a, &b) in original.iter().zip(&p) {
-        assert!((b as f32 - (f * a as f32).min(255.0)).abs() <= 1.5, "{a} -> {b} with f = {f}");
+        assert!(
+            (b as f32 - (f * a as f32).min(255.0)).abs() <= 1.5,
+            "{a} -> {b} with f = {f}"
+        );
     }
 }
 
@@ -130,8 +180,19 @@ fn batch_tensor_is_nchw() {
     let t = batch_tensor(data, 2, 4, 5, &xbn_core::test_device()).unwrap();
     assert_eq!(t.dims(), &[2, 3, 4, 5]);
     // Element (n=1, c=2, y=3, x=4) is the last one: 119.
-    let v: f32 = t.to_device(&candle_core::Device::Cpu).unwrap().get(1).unwrap().get(2).unwrap()
-        .get(3).unwrap().get(4).unwrap().to_scalar().unwrap();
+    let v: f32 = t
+        .to_device(&candle_core::Device::Cpu)
+        .unwrap()
+        .get(1)
+        .unwrap()
+        .get(2)
+        .unwrap()
+        .get(3)
+        .unwrap()
+        .get(4)
+        .unwrap()
+        .to_scalar()
+        .unwrap();
     assert_eq!(v, 119.0);
 }
 

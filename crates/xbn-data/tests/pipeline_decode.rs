@@ -7,11 +7,16 @@ use xbn_data::pipeline::load_image;
 use xbn_data::{BoundingBox, DataError, ImageSource};
 
 fn pattern(w: u32, h: u32) -> RgbImage {
-    RgbImage::from_fn(w, h, |x, y| Rgb([(x * 7) as u8, (y * 5) as u8, ((x * y) % 251) as u8]))
+    RgbImage::from_fn(w, h, |x, y| {
+        Rgb([(x * 7) as u8, (y * 5) as u8, ((x * y) % 251) as u8])
+    })
 }
 
 fn file(path: &Path, crop: Option<BoundingBox>) -> ImageSource {
-    ImageSource::File { path: path.to_path_buf(), crop }
+    ImageSource::File {
+        path: path.to_path_buf(),
+        crop,
+    }
 }
 
 fn save(dir: &Path, name: &str, image: &RgbImage) -> PathBuf {
@@ -29,17 +34,35 @@ fn png_and_jpeg_decode_and_crop() {
     let jpg = save(dir.path(), "b.jpg", &im);
     let decoded = load_image(&file(&jpg, None)).unwrap();
     assert_eq!(decoded.dimensions(), (60, 40));
-    let err: f64 = decoded.as_raw().iter().zip(im.as_raw()).map(|(&a, &b)| a.abs_diff(b) as f64).sum::<f64>()
+    let err: f64 = decoded
+        .as_raw()
+        .iter()
+        .zip(im.as_raw())
+        .map(|(&a, &b)| a.abs_diff(b) as f64)
+        .sum::<f64>()
         / im.as_raw().len() as f64;
     assert!(err < 12.0, "JPEG mean error {err}");
-    let b = BoundingBox { x1: 10, y1: 5, x2: 30, y2: 25 };
+    let b = BoundingBox {
+        x1: 10,
+        y1: 5,
+        x2: 30,
+        y2: 25,
+    };
     let crop = load_image(&file(&png, Some(b))).unwrap();
     assert_eq!(crop.dimensions(), (20, 20));
     assert_eq!(crop.get_pixel(0, 0), im.get_pixel(10, 5));
     assert_eq!(crop.get_pixel(19, 19), im.get_pixel(29, 24));
     // A box reaching past the image is clipped to it.
-    let b = BoundingBox { x1: 50, y1: 30, x2: 90, y2: 90 };
-    assert_eq!(load_image(&file(&png, Some(b))).unwrap().dimensions(), (10, 10));
+    let b = BoundingBox {
+        x1: 50,
+        y1: 30,
+        x2: 90,
+        y2: 90,
+    };
+    assert_eq!(
+        load_image(&file(&png, Some(b))).unwrap().dimensions(),
+        (10, 10)
+    );
 }
 
 fn expect_decode_error(source: &ImageSource, path: &Path, needle: &str) {
@@ -80,7 +103,12 @@ fn corrupt_truncated_and_missing_files_are_named() {
     expect_decode_error(&file(&png, None), &png, "");
 
     let outside = save(dir.path(), "small.png", &pattern(8, 8));
-    let b = BoundingBox { x1: 20, y1: 20, x2: 30, y2: 30 };
+    let b = BoundingBox {
+        x1: 20,
+        y1: 20,
+        x2: 30,
+        y2: 30,
+    };
     expect_decode_error(&file(&outside, Some(b)), &outside, "does not intersect");
 
     let missing = dir.path().join("missing.jpg");

@@ -2,6 +2,8 @@
 
 mod readers_support;
 
+use std::path::Path;
+
 use readers_support::{assert_dense_disjoint, path_of, write_image, write_text};
 use xbn_data::{DataError, DatasetKind, LoadOptions, Role, Split, load_dataset};
 
@@ -18,7 +20,12 @@ fn cub_fixture(labels: &str) -> tempfile::TempDir {
     write_text(&base.join("images.txt"), images);
     write_text(&base.join("image_class_labels.txt"), labels);
     for (k, line) in images.lines().enumerate() {
-        write_image(&base.join("images").join(line.split(' ').nth(1).unwrap()), 10, 10, k as u8);
+        write_image(
+            &base.join("images").join(line.split(' ').nth(1).unwrap()),
+            10,
+            10,
+            k as u8,
+        );
     }
     dir
 }
@@ -30,28 +37,43 @@ fn cub_splits_classes_at_100() {
     let dir = cub_fixture(CUB_LABELS);
     let index = load_dataset(DatasetKind::Cub, dir.path(), &LoadOptions::default()).unwrap();
     assert_dense_disjoint(&index);
-    assert_eq!(index.items.iter().map(|i| i.label).collect::<Vec<_>>(), vec![0, 0, 1, 2, 3]);
+    assert_eq!(
+        index.items.iter().map(|i| i.label).collect::<Vec<_>>(),
+        vec![0, 0, 1, 2, 3]
+    );
     assert_eq!(index.split_indices(Split::Train), vec![0, 1, 2]);
     assert_eq!(index.role_indices(Role::QueryAndReference), vec![3, 4]);
-    assert!(path_of(&index, 3).ends_with("CUB_200_2011/images/101.White_Pelican/White_Pelican_0025_97604.jpg"));
+    assert!(
+        path_of(&index, 3)
+            .ends_with("CUB_200_2011/images/101.White_Pelican/White_Pelican_0025_97604.jpg")
+    );
 }
 
 #[test]
 fn cub_bad_labels_name_file_and_line() {
     let cases = [
-        ("1 1\n2 1\n3 two\n4 101\n5 200\n", "image_class_labels.txt", 3),
+        (
+            "1 1\n2 1\n3 two\n4 101\n5 200\n",
+            "image_class_labels.txt",
+            3,
+        ),
         ("1 1\n2 1\n3 2\n3 101\n5 200\n", "image_class_labels.txt", 4),
         ("1 1\n2 1\n3 2\n4 101\n6 200\n", "images.txt", 5),
     ];
     for (labels, file, line) in cases {
         let dir = cub_fixture(labels);
         let err = load_dataset(DatasetKind::Cub, dir.path(), &LoadOptions::default()).unwrap_err();
-        let DataError::Parse { path, line: l, .. } = &err else { panic!("{err}") };
+        let DataError::Parse { path, line: l, .. } = &err else {
+            panic!("{err}")
+        };
         assert!(path.ends_with(file) && *l == line, "{err}");
     }
     let dir = cub_fixture("1 1\n2 1\n3 2\n4 101\n");
     let err = load_dataset(DatasetKind::Cub, dir.path(), &LoadOptions::default()).unwrap_err();
-    assert!(err.to_string().contains("lists 5 images") && err.to_string().contains("lists 4"), "{err}");
+    assert!(
+        err.to_string().contains("lists 5 images") && err.to_string().contains("lists 4"),
+        "{err}"
+    );
 }
 
 const CARS: &str = "relative_im_path,bbox_x1,bbox_y1,bbox_x2,bbox_y2,class,test
@@ -66,7 +88,12 @@ fn cars_fixture(annos: &str) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     write_text(&dir.path().join("cars_annos.csv"), annos);
     for k in 1..=5 {
-        write_image(&dir.path().join(format!("car_ims/{k:06}.jpg")), 9, 6, k as u8);
+        write_image(
+            &dir.path().join(format!("car_ims/{k:06}.jpg")),
+            9,
+            6,
+            k as u8,
+        );
     }
     dir
 }
@@ -76,7 +103,10 @@ fn cars_splits_classes_at_98_ignoring_the_test_flag() {
     let dir = cars_fixture(CARS);
     let index = load_dataset(DatasetKind::Cars, dir.path(), &LoadOptions::default()).unwrap();
     assert_dense_disjoint(&index);
-    assert_eq!(index.items.iter().map(|i| i.label).collect::<Vec<_>>(), vec![0, 0, 1, 2, 3]);
+    assert_eq!(
+        index.items.iter().map(|i| i.label).collect::<Vec<_>>(),
+        vec![0, 0, 1, 2, 3]
+    );
     assert_eq!(index.split_indices(Split::Test), vec![3, 4]);
     assert!(path_of(&index, 4).ends_with("car_ims/000005.jpg"));
 }
@@ -91,11 +121,71 @@ fn cars_bad_rows_name_file_and_line() {
     for (annos, line, what) in cases {
         let dir = cars_fixture(&annos);
         let err = load_dataset(DatasetKind::Cars, dir.path(), &LoadOptions::default()).unwrap_err();
-        let DataError::Parse { line: l, message, .. } = &err else { panic!("{err}") };
+        let DataError::Parse {
+            line: l, message, ..
+        } = &err
+        else {
+            panic!("{err}")
+        };
         assert!(*l == line && message.contains(what), "{err}");
     }
     let dir = cars_fixture(CARS);
     std::fs::remove_file(dir.path().join("car_ims/000002.jpg")).unwrap();
     let err = load_dataset(DatasetKind::Cars, dir.path(), &LoadOptions::default()).unwrap_err();
     assert!(err.to_string().contains("cars_annos.csv:3"), "{err}");
+}
+
+/// The official `.mat` layout, on fixtures written by scipy (`reference/make_cars_mat.py`):
+/// the index must equal the one read from scipy's own reading of the same file, exported as CSV.
+#[test]
+fn cars_mat_file_reads_like_scipy() {
+    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data");
+    let expected = std::fs::read_to_string(data.join("cars_annos_expected.csv")).unwrap();
+    let reference = load_dataset(
+        DatasetKind::Cars,
+        cars_fixture(&expected).path(),
+        &LoadOptions::default(),
+    )
+    .unwrap();
+    for mat in ["cars_annos_compressed.mat", "cars_annos_plain.mat"] {
+        let dir = cars_fixture(CARS);
+        std::fs::copy(data.join(mat), dir.path().join("cars_annos.mat")).unwrap();
+        let index = load_dataset(DatasetKind::Cars, dir.path(), &LoadOptions::default()).unwrap();
+        assert_eq!(index.items.len(), reference.items.len(), "{mat}");
+        for i in 0..index.items.len() {
+            let (a, b) = (&index.items[i], &reference.items[i]);
+            assert_eq!(
+                (a.label, a.split, a.role),
+                (b.label, b.split, b.role),
+                "{mat} item {i}"
+            );
+            assert_eq!(
+                path_of(&index, i).strip_prefix(dir.path()).unwrap(),
+                Path::new(&format!("car_ims/{:06}.jpg", i + 1))
+            );
+        }
+        assert_eq!(
+            index.split_indices(Split::Train),
+            vec![0, 1, 2],
+            "classes 1, 1, 98 train"
+        );
+    }
+}
+
+#[test]
+fn cars_corrupt_mat_file_is_an_error_naming_it() {
+    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data");
+    let full = std::fs::read(data.join("cars_annos_plain.mat")).unwrap();
+    for (what, bytes) in [
+        ("truncated", full[..600].to_vec()),
+        ("not a MAT file", b"hello".repeat(40)),
+    ] {
+        let dir = cars_fixture(CARS);
+        std::fs::write(dir.path().join("cars_annos.mat"), bytes).unwrap();
+        let err = load_dataset(DatasetKind::Cars, dir.path(), &LoadOptions::default()).unwrap_err();
+        let DataError::Annotation { path, .. } = &err else {
+            panic!("{what}: {err}")
+        };
+        assert!(path.ends_with("cars_annos.mat"), "{what}: {err}");
+    }
 }

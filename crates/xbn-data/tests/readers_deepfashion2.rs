@@ -14,12 +14,18 @@ fn anno(source: &str, pair_id: u32, items: &[(u32, [u32; 4])]) -> String {
                 r#""item{n}": {{"segmentation": [[1, 2, 3, 4, 5, 6]], "scale": 1, "viewpoint": 2,
   "zoom_in": 1, "landmarks": [0, 0, 0], "style": {style}, "bounding_box": [{}, {}, {}, {}],
   "category_id": 1, "occlusion": 1, "category_name": "short sleeve top"}}"#,
-                b[0], b[1], b[2], b[3],
+                b[0],
+                b[1],
+                b[2],
+                b[3],
                 n = i + 1
             )
         })
         .collect();
-    format!("{{\"source\": \"{source}\", \"pair_id\": {pair_id},\n{}}}", items.join(",\n"))
+    format!(
+        "{{\"source\": \"{source}\", \"pair_id\": {pair_id},\n{}}}",
+        items.join(",\n")
+    )
 }
 
 /// train: pair 1 (user 000001 with styles 1 and 0, shop 000002 style 1), pair 2 (shop 000003
@@ -27,15 +33,36 @@ fn anno(source: &str, pair_id: u32, items: &[(u32, [u32; 4])]) -> String {
 fn fixture() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     let files = [
-        ("train", "000001", anno("user", 1, &[(1, [1, 2, 10, 12]), (0, [0, 0, 5, 5])])),
+        (
+            "train",
+            "000001",
+            anno("user", 1, &[(1, [1, 2, 10, 12]), (0, [0, 0, 5, 5])]),
+        ),
         ("train", "000002", anno("shop", 1, &[(1, [3, 3, 15, 15])])),
-        ("train", "000003", anno("shop", 2, &[(2, [0, 0, 8, 8]), (1, [2, 2, 6, 9])])),
-        ("validation", "000001", anno("user", 1, &[(1, [1, 1, 9, 9])])),
-        ("validation", "000002", anno("shop", 1, &[(1, [4, 4, 12, 12])])),
+        (
+            "train",
+            "000003",
+            anno("shop", 2, &[(2, [0, 0, 8, 8]), (1, [2, 2, 6, 9])]),
+        ),
+        (
+            "validation",
+            "000001",
+            anno("user", 1, &[(1, [1, 1, 9, 9])]),
+        ),
+        (
+            "validation",
+            "000002",
+            anno("shop", 1, &[(1, [4, 4, 12, 12])]),
+        ),
     ];
     for (k, (split, id, json)) in files.iter().enumerate() {
         write_text(&dir.path().join(format!("{split}/annos/{id}.json")), json);
-        write_image(&dir.path().join(format!("{split}/image/{id}.jpg")), 16, 16, k as u8);
+        write_image(
+            &dir.path().join(format!("{split}/image/{id}.jpg")),
+            16,
+            16,
+            k as u8,
+        );
     }
     dir
 }
@@ -43,7 +70,12 @@ fn fixture() -> tempfile::TempDir {
 #[test]
 fn items_are_cropped_and_classed_by_pair_and_style() {
     let dir = fixture();
-    let index = load_dataset(DatasetKind::DeepFashion2, dir.path(), &LoadOptions::default()).unwrap();
+    let index = load_dataset(
+        DatasetKind::DeepFashion2,
+        dir.path(),
+        &LoadOptions::default(),
+    )
+    .unwrap();
     assert_dense_disjoint(&index);
     // Style 0 is left out: 4 train items, 2 validation items.
     assert_eq!(index.items.len(), 6);
@@ -53,9 +85,19 @@ fn items_are_cropped_and_classed_by_pair_and_style() {
     let roles: Vec<Role> = index.items.iter().map(|i| i.role).collect();
     assert_eq!(roles[..4], [Role::Train; 4]);
     assert_eq!(roles[4..], [Role::Query, Role::Gallery]);
-    let ImageSource::File { path, crop } = &index.items[2].source else { panic!() };
+    let ImageSource::File { path, crop } = &index.items[2].source else {
+        panic!()
+    };
     assert!(path.ends_with("train/image/000003.jpg"));
-    assert_eq!(*crop, Some(BoundingBox { x1: 0, y1: 0, x2: 8, y2: 8 }));
+    assert_eq!(
+        *crop,
+        Some(BoundingBox {
+            x1: 0,
+            y1: 0,
+            x2: 8,
+            y2: 8
+        })
+    );
 }
 
 #[test]
@@ -63,14 +105,27 @@ fn bad_annotations_name_the_file() {
     let cases = [
         (anno("user", 1, &[(1, [5, 5, 5, 9])]), "bounding_box"),
         (anno("consumer", 1, &[(1, [1, 1, 9, 9])]), "source"),
-        (anno("user", 1, &[(1, [1, 1, 9, 9])]).replace("\"pair_id\": 1", "\"pair_id\": \"x\""), "pair_id"),
-        (anno("user", 1, &[(1, [1, 1, 9, 9])]).replace("[1, 1, 9, 9]", "[1, 1, 9]"), "bounding_box"),
+        (
+            anno("user", 1, &[(1, [1, 1, 9, 9])]).replace("\"pair_id\": 1", "\"pair_id\": \"x\""),
+            "pair_id",
+        ),
+        (
+            anno("user", 1, &[(1, [1, 1, 9, 9])]).replace("[1, 1, 9, 9]", "[1, 1, 9]"),
+            "bounding_box",
+        ),
     ];
     for (json, what) in cases {
         let dir = fixture();
         write_text(&dir.path().join("validation/annos/000001.json"), &json);
-        let err = load_dataset(DatasetKind::DeepFashion2, dir.path(), &LoadOptions::default()).unwrap_err();
-        let DataError::Annotation { path, message } = &err else { panic!("{err}") };
+        let err = load_dataset(
+            DatasetKind::DeepFashion2,
+            dir.path(),
+            &LoadOptions::default(),
+        )
+        .unwrap_err();
+        let DataError::Annotation { path, message } = &err else {
+            panic!("{err}")
+        };
         assert!(path.ends_with("validation/annos/000001.json"));
         assert!(message.contains(what), "{err}");
     }
@@ -81,8 +136,15 @@ fn malformed_json_names_file_and_line() {
     let dir = fixture();
     let broken = anno("shop", 2, &[(1, [1, 1, 9, 9])]).replace("\"scale\": 1,", "\"scale\": 1,,");
     write_text(&dir.path().join("train/annos/000003.json"), &broken);
-    let err = load_dataset(DatasetKind::DeepFashion2, dir.path(), &LoadOptions::default()).unwrap_err();
-    let DataError::Parse { path, line, .. } = &err else { panic!("{err}") };
+    let err = load_dataset(
+        DatasetKind::DeepFashion2,
+        dir.path(),
+        &LoadOptions::default(),
+    )
+    .unwrap_err();
+    let DataError::Parse { path, line, .. } = &err else {
+        panic!("{err}")
+    };
     assert!(path.ends_with("train/annos/000003.json"));
     assert_eq!(*line, 2, "{err}");
 }
@@ -91,8 +153,20 @@ fn malformed_json_names_file_and_line() {
 fn missing_image_names_the_annotation() {
     let dir = fixture();
     std::fs::remove_file(dir.path().join("train/image/000003.jpg")).unwrap();
-    let err = load_dataset(DatasetKind::DeepFashion2, dir.path(), &LoadOptions::default()).unwrap_err();
-    let DataError::MissingImage { image, listed_in, total } = &err else { panic!("{err}") };
+    let err = load_dataset(
+        DatasetKind::DeepFashion2,
+        dir.path(),
+        &LoadOptions::default(),
+    )
+    .unwrap_err();
+    let DataError::MissingImage {
+        image,
+        listed_in,
+        total,
+    } = &err
+    else {
+        panic!("{err}")
+    };
     assert!(image.ends_with("train/image/000003.jpg"));
     assert!(listed_in.contains("000003.json"), "{listed_in}");
     assert_eq!(*total, 1, "one file, even with two items");

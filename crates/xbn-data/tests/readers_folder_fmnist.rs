@@ -19,16 +19,28 @@ fn folder_sorts_classes_and_splits_by_fraction() {
     write_text(&dir.path().join("alpha/notes.txt"), "not an image");
     write_text(&dir.path().join(".hidden/x.png"), "");
     std::fs::create_dir_all(dir.path().join("empty")).unwrap();
-    let options = LoadOptions { folder_train_fraction: 0.75, ..LoadOptions::default() };
+    let options = LoadOptions {
+        folder_train_fraction: 0.75,
+        ..LoadOptions::default()
+    };
     let index = load_dataset(DatasetKind::Folder, dir.path(), &options).unwrap();
     assert_dense_disjoint(&index);
     assert_eq!(index.items.len(), 8);
-    assert_eq!(index.items.iter().map(|i| i.label).collect::<Vec<_>>(), vec![0, 0, 1, 1, 2, 2, 3, 3]);
+    assert_eq!(
+        index.items.iter().map(|i| i.label).collect::<Vec<_>>(),
+        vec![0, 0, 1, 1, 2, 2, 3, 3]
+    );
     assert_eq!(index.split_indices(Split::Train).len(), 6);
     assert!(path_of(&index, 0).ends_with("alpha/a.png"));
     assert!(path_of(&index, 7).ends_with("delta/b.JPG"));
-    let bad = LoadOptions { folder_train_fraction: 1.5, ..LoadOptions::default() };
-    assert!(matches!(load_dataset(DatasetKind::Folder, dir.path(), &bad), Err(DataError::Config(_))));
+    let bad = LoadOptions {
+        folder_train_fraction: 1.5,
+        ..LoadOptions::default()
+    };
+    assert!(matches!(
+        load_dataset(DatasetKind::Folder, dir.path(), &bad),
+        Err(DataError::Config(_))
+    ));
 }
 
 #[test]
@@ -43,7 +55,10 @@ fn folder_with_train_and_test_subfolders() {
     // The same class in both halves breaks class-disjointness: an error, not a silent relabel.
     write_image(&dir.path().join("test/cat/2.jpg"), 5, 5, 4);
     let err = load_dataset(DatasetKind::Folder, dir.path(), &LoadOptions::default()).unwrap_err();
-    assert!(err.to_string().contains("\"cat\"") && err.to_string().contains("class-disjoint"), "{err}");
+    assert!(
+        err.to_string().contains("\"cat\"") && err.to_string().contains("class-disjoint"),
+        "{err}"
+    );
     let empty = tempfile::tempdir().unwrap();
     let err = load_dataset(DatasetKind::Folder, empty.path(), &LoadOptions::default()).unwrap_err();
     assert!(matches!(err, DataError::Layout(_)), "{err}");
@@ -64,39 +79,101 @@ fn write_idx(path: &Path, magic: u32, dims: &[u32], data: &[u8]) {
 /// 4 training-file and 2 test-file images of 3 × 2 pixels; pixel values encode the image number.
 fn idx_fixture(train_labels: &[u8]) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
-    let pixels = |n: usize, first: u8| -> Vec<u8> { (0..n * 6).map(|i| first + (i / 6) as u8).collect() };
-    write_idx(&dir.path().join("train-images-idx3-ubyte.gz"), 0x803, &[4, 3, 2], &pixels(4, 10));
-    write_idx(&dir.path().join("train-labels-idx1-ubyte.gz"), 0x801, &[train_labels.len() as u32], train_labels);
-    write_idx(&dir.path().join("t10k-images-idx3-ubyte.gz"), 0x803, &[2, 3, 2], &pixels(2, 20));
-    write_idx(&dir.path().join("t10k-labels-idx1-ubyte.gz"), 0x801, &[2], &[5, 0]);
+    let pixels =
+        |n: usize, first: u8| -> Vec<u8> { (0..n * 6).map(|i| first + (i / 6) as u8).collect() };
+    write_idx(
+        &dir.path().join("train-images-idx3-ubyte.gz"),
+        0x803,
+        &[4, 3, 2],
+        &pixels(4, 10),
+    );
+    write_idx(
+        &dir.path().join("train-labels-idx1-ubyte.gz"),
+        0x801,
+        &[train_labels.len() as u32],
+        train_labels,
+    );
+    write_idx(
+        &dir.path().join("t10k-images-idx3-ubyte.gz"),
+        0x803,
+        &[2, 3, 2],
+        &pixels(2, 20),
+    );
+    write_idx(
+        &dir.path().join("t10k-labels-idx1-ubyte.gz"),
+        0x801,
+        &[2],
+        &[5, 0],
+    );
     dir
 }
 
 #[test]
 fn fashion_mnist_pools_files_and_splits_classes_0_to_4() {
     let dir = idx_fixture(&[9, 0, 4, 5]);
-    let index = load_dataset(DatasetKind::FashionMnist, dir.path(), &LoadOptions::default()).unwrap();
-    assert_eq!(index.items.iter().map(|i| i.label).collect::<Vec<_>>(), vec![9, 0, 4, 5, 5, 0]);
+    let index = load_dataset(
+        DatasetKind::FashionMnist,
+        dir.path(),
+        &LoadOptions::default(),
+    )
+    .unwrap();
+    // Classes present: 0, 4 (train) and 5, 9 (test), densely renumbered 0..4.
+    assert_eq!(
+        index.items.iter().map(|i| i.label).collect::<Vec<_>>(),
+        vec![3, 0, 1, 2, 2, 0]
+    );
     assert_eq!(index.split_indices(Split::Train), vec![1, 2, 5]);
-    let xbn_data::ImageSource::Provided { provider, index: i } = &index.items[5].source else { panic!() };
+    let xbn_data::ImageSource::Provided { provider, index: i } = &index.items[5].source else {
+        panic!()
+    };
     let img = provider.image(*i).unwrap();
     assert_eq!(img.dimensions(), (2, 3));
     assert_eq!(img.get_pixel(1, 2).0, [21, 21, 21]);
-    assert!(provider.describe(*i).contains("t10k-images-idx3-ubyte.gz image #1"));
+    assert!(
+        provider
+            .describe(*i)
+            .contains("t10k-images-idx3-ubyte.gz image #1")
+    );
 }
 
 #[test]
 fn fashion_mnist_wrong_counts_and_labels_are_errors() {
     let dir = idx_fixture(&[9, 0, 4]);
-    let err = load_dataset(DatasetKind::FashionMnist, dir.path(), &LoadOptions::default()).unwrap_err();
-    assert!(err.to_string().contains("holds 4 images") && err.to_string().contains("3 labels"), "{err}");
+    let err = load_dataset(
+        DatasetKind::FashionMnist,
+        dir.path(),
+        &LoadOptions::default(),
+    )
+    .unwrap_err();
+    assert!(
+        err.to_string().contains("holds 4 images") && err.to_string().contains("3 labels"),
+        "{err}"
+    );
     let dir = idx_fixture(&[9, 0, 12, 5]);
-    let err = load_dataset(DatasetKind::FashionMnist, dir.path(), &LoadOptions::default()).unwrap_err();
+    let err = load_dataset(
+        DatasetKind::FashionMnist,
+        dir.path(),
+        &LoadOptions::default(),
+    )
+    .unwrap_err();
     assert!(err.to_string().contains("label #2 is 12"), "{err}");
     let dir = idx_fixture(&[9, 0, 4, 5]);
-    write_idx(&dir.path().join("t10k-images-idx3-ubyte.gz"), 0x803, &[3, 3, 2], &[0; 12]);
-    let err = load_dataset(DatasetKind::FashionMnist, dir.path(), &LoadOptions::default()).unwrap_err();
-    assert!(err.to_string().contains("t10k-images") && err.to_string().contains("bytes"), "{err}");
+    write_idx(
+        &dir.path().join("t10k-images-idx3-ubyte.gz"),
+        0x803,
+        &[3, 3, 2],
+        &[0; 12],
+    );
+    let err = load_dataset(
+        DatasetKind::FashionMnist,
+        dir.path(),
+        &LoadOptions::default(),
+    )
+    .unwrap_err();
+    assert!(
+        err.to_string().contains("t10k-images") && err.to_string().contains("bytes"),
+        "{err}"
+    );
 }
 
 /// The real dataset, where Debian's `dataset-fashion-mnist` is installed: the official counts.
@@ -104,13 +181,21 @@ fn fashion_mnist_wrong_counts_and_labels_are_errors() {
 fn real_fashion_mnist_has_the_official_counts() {
     let root = Path::new(fashion_mnist::DEBIAN_ROOT);
     if !root.join("train-images-idx3-ubyte.gz").is_file() {
-        eprintln!("skipped: {} not installed (apt-get install dataset-fashion-mnist)", root.display());
+        eprintln!(
+            "skipped: {} not installed (apt-get install dataset-fashion-mnist)",
+            root.display()
+        );
         return;
     }
     let index = load_dataset(DatasetKind::FashionMnist, root, &LoadOptions::default()).unwrap();
     assert_eq!(index.items.len(), 70_000);
     assert!(count_mismatches(DatasetKind::FashionMnist, &index).is_empty());
-    let xbn_data::ImageSource::Provided { provider, index: i } = &index.items[0].source else { panic!() };
+    let xbn_data::ImageSource::Provided { provider, index: i } = &index.items[0].source else {
+        panic!()
+    };
     assert_eq!(provider.image(*i).unwrap().dimensions(), (28, 28));
-    assert_eq!(index.items[0].label, 9, "the first training image is an ankle boot");
+    assert_eq!(
+        index.items[0].label, 9,
+        "the first training image is an ankle boot"
+    );
 }

@@ -21,7 +21,11 @@ img/WOMEN/Tees_Tanks/id_00000007/02_3_back.jpg                      id_00000007 
 fn fixture(partition: &str) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     write_text(&dir.path().join("list_eval_partition.txt"), partition);
-    for (k, line) in partition.lines().filter(|l| l.starts_with("img/")).enumerate() {
+    for (k, line) in partition
+        .lines()
+        .filter(|l| l.starts_with("img/"))
+        .enumerate()
+    {
         let path = line.split_whitespace().next().unwrap();
         write_image(&dir.path().join(path), 8, 16, k as u8);
     }
@@ -38,9 +42,15 @@ fn reads_train_query_gallery() {
     assert_eq!(labels, vec![0, 0, 1, 2, 2, 3, 3]);
     let roles: Vec<Role> = index.items.iter().map(|i| i.role).collect();
     use Role::*;
-    assert_eq!(roles, vec![Train, Train, Train, Gallery, Query, Query, Gallery]);
+    assert_eq!(
+        roles,
+        vec![Train, Train, Train, Gallery, Query, Query, Gallery]
+    );
     assert_eq!(index.split_indices(Split::Test), vec![3, 4, 5, 6]);
-    assert_eq!(path_of(&index, 2), dir.path().join("img/MEN/Denim/id_00000080/01_1_front.jpg"));
+    assert_eq!(
+        path_of(&index, 2),
+        dir.path().join("img/MEN/Denim/id_00000080/01_1_front.jpg")
+    );
     let counts = index_counts(&index);
     assert_eq!((counts.queries, counts.gallery), (Some(2), Some(2)));
 }
@@ -49,24 +59,52 @@ fn reads_train_query_gallery() {
 fn wrong_count_line_is_an_error_on_line_1() {
     let dir = fixture(&PARTITION.replacen('7', "52712", 1));
     let err = load_dataset(DatasetKind::InShop, dir.path(), &LoadOptions::default()).unwrap_err();
-    let DataError::Parse { path, line, message } = &err else { panic!("{err}") };
+    let DataError::Parse {
+        path,
+        line,
+        message,
+    } = &err
+    else {
+        panic!("{err}")
+    };
     assert!(path.ends_with("list_eval_partition.txt"));
     assert_eq!(*line, 1);
-    assert!(message.contains("52712") && message.contains("lists 7"), "{err}");
+    assert!(
+        message.contains("52712") && message.contains("lists 7"),
+        "{err}"
+    );
 }
 
 #[test]
 fn malformed_lines_name_file_and_line() {
     let cases = [
-        (PARTITION.replace("id_00000080 train", "id_00000080 training"), 5, "evaluation_status"),
-        (PARTITION.replace("id_00000007 query", "query"), 8, "expected 3 fields"),
-        (PARTITION.replace("image_name item_id", "image_name item"), 2, "header"),
+        (
+            PARTITION.replace("id_00000080 train", "id_00000080 training"),
+            5,
+            "evaluation_status",
+        ),
+        (
+            PARTITION.replace("id_00000007 query", "query"),
+            8,
+            "expected 3 fields",
+        ),
+        (
+            PARTITION.replace("image_name item_id", "image_name item"),
+            2,
+            "header",
+        ),
         (PARTITION.replacen('7', "seven", 1), 1, "image count"),
     ];
     for (text, line, what) in cases {
         let dir = fixture(&text);
-        let err = load_dataset(DatasetKind::InShop, dir.path(), &LoadOptions::default()).unwrap_err();
-        let DataError::Parse { line: l, message, .. } = &err else { panic!("{err}") };
+        let err =
+            load_dataset(DatasetKind::InShop, dir.path(), &LoadOptions::default()).unwrap_err();
+        let DataError::Parse {
+            line: l, message, ..
+        } = &err
+        else {
+            panic!("{err}")
+        };
         assert_eq!((*l, message.contains(what)), (line, true), "{err}");
     }
 }
@@ -74,15 +112,25 @@ fn malformed_lines_name_file_and_line() {
 #[test]
 fn missing_image_names_file_and_line() {
     let dir = fixture(PARTITION);
-    std::fs::remove_file(dir.path().join("img/WOMEN/Tees_Tanks/id_00000007/02_3_back.jpg")).unwrap();
+    std::fs::remove_file(
+        dir.path()
+            .join("img/WOMEN/Tees_Tanks/id_00000007/02_3_back.jpg"),
+    )
+    .unwrap();
     let err = load_dataset(DatasetKind::InShop, dir.path(), &LoadOptions::default()).unwrap_err();
     let text = err.to_string();
-    assert!(text.contains("02_3_back.jpg") && text.contains("list_eval_partition.txt:9"), "{text}");
+    assert!(
+        text.contains("02_3_back.jpg") && text.contains("list_eval_partition.txt:9"),
+        "{text}"
+    );
 }
 
 #[test]
 fn an_item_in_train_and_query_is_an_error() {
     let dir = fixture(&PARTITION.replace("id_00000007 query", "id_00000080 query"));
     let err = load_dataset(DatasetKind::InShop, dir.path(), &LoadOptions::default()).unwrap_err();
-    assert!(err.to_string().contains("list_eval_partition.txt:8"), "{err}");
+    assert!(
+        err.to_string().contains("list_eval_partition.txt:8"),
+        "{err}"
+    );
 }

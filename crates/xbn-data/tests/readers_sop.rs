@@ -23,8 +23,13 @@ fn fixture(train: &str, test: &str) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     write_text(&dir.path().join("Ebay_train.txt"), train);
     write_text(&dir.path().join("Ebay_test.txt"), test);
-    for (k, line) in train.lines().chain(test.lines()).filter(|l| l.contains(".JPG")).enumerate() {
-        let path = line.split_whitespace().nth(3).unwrap();
+    for (k, line) in train
+        .lines()
+        .chain(test.lines())
+        .filter(|l| l.contains(".JPG"))
+        .enumerate()
+    {
+        let path = line.split_whitespace().last().unwrap();
         write_image(&dir.path().join(path), 12, 10, k as u8);
     }
     dir
@@ -40,9 +45,16 @@ fn reads_official_layout_with_dense_disjoint_labels() {
     let labels: Vec<u32> = index.items.iter().map(|i| i.label).collect();
     assert_eq!(labels, vec![0, 0, 1, 1, 2, 3, 3, 4]);
     assert_eq!(index.split_indices(Split::Train), vec![0, 1, 2, 3, 4]);
-    assert!(index.items[5..].iter().all(|i| i.role == Role::QueryAndReference));
+    assert!(
+        index.items[5..]
+            .iter()
+            .all(|i| i.role == Role::QueryAndReference)
+    );
     assert!(index.items[..5].iter().all(|i| i.role == Role::Train));
-    assert_eq!(path_of(&index, 4), dir.path().join("cabinet_final/110788216082_0.JPG"));
+    assert_eq!(
+        path_of(&index, 4),
+        dir.path().join("cabinet_final/110788216082_0.JPG")
+    );
     // A fixture is not the full dataset: the differences are listed, not raised.
     let mismatches = count_mismatches(DatasetKind::Sop, &index);
     assert_eq!(mismatches.len(), 4, "{mismatches:?}");
@@ -52,10 +64,17 @@ fn reads_official_layout_with_dense_disjoint_labels() {
 #[test]
 fn strict_counts_turn_mismatches_into_an_error() {
     let dir = fixture(TRAIN, TEST);
-    let options = LoadOptions { strict_counts: true, ..LoadOptions::default() };
+    let options = LoadOptions {
+        strict_counts: true,
+        ..LoadOptions::default()
+    };
     let err = load_dataset(DatasetKind::Sop, dir.path(), &options).unwrap_err();
     assert!(matches!(err, DataError::Layout(_)));
-    assert!(err.to_string().contains("3 train classes, the official dataset has 11318"), "{err}");
+    assert!(
+        err.to_string()
+            .contains("3 train classes, the official dataset has 11318"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -63,25 +82,52 @@ fn missing_image_names_file_and_line() {
     let dir = fixture(TRAIN, TEST);
     std::fs::remove_file(dir.path().join("bicycle_final/111265328556_0.JPG")).unwrap();
     let err = load_dataset(DatasetKind::Sop, dir.path(), &LoadOptions::default()).unwrap_err();
-    let DataError::MissingImage { image, listed_in, total } = &err else { panic!("{err}") };
+    let DataError::MissingImage {
+        image,
+        listed_in,
+        total,
+    } = &err
+    else {
+        panic!("{err}")
+    };
     assert!(image.ends_with("bicycle_final/111265328556_0.JPG"));
     assert!(listed_in.ends_with("Ebay_train.txt:4"), "{listed_in}");
     assert_eq!(*total, 1);
-    let no_verify = LoadOptions { verify_files: false, ..LoadOptions::default() };
-    assert_eq!(load_dataset(DatasetKind::Sop, dir.path(), &no_verify).unwrap().items.len(), 8);
+    let no_verify = LoadOptions {
+        verify_files: false,
+        ..LoadOptions::default()
+    };
+    assert_eq!(
+        load_dataset(DatasetKind::Sop, dir.path(), &no_verify)
+            .unwrap()
+            .items
+            .len(),
+        8
+    );
 }
 
 #[test]
 fn malformed_lines_name_file_and_line() {
     let cases = [
-        (TRAIN.replace("3 2 1 bicycle", "3 2 bicycle"), 4, "expected 4 fields"),
+        (
+            TRAIN.replace("3 2 1 bicycle", "3 2 bicycle"),
+            4,
+            "expected 4 fields",
+        ),
         (TRAIN.replace("5 3 2", "5 three 2"), 6, "class_id"),
         (TRAIN.replace("image_id class_id", "id class"), 1, "header"),
     ];
     for (train, line, what) in cases {
         let dir = fixture(&train, TEST);
         let err = load_dataset(DatasetKind::Sop, dir.path(), &LoadOptions::default()).unwrap_err();
-        let DataError::Parse { path, line: l, message } = &err else { panic!("{err}") };
+        let DataError::Parse {
+            path,
+            line: l,
+            message,
+        } = &err
+        else {
+            panic!("{err}")
+        };
         assert!(path.ends_with("Ebay_train.txt"));
         assert_eq!(*l, line, "{err}");
         assert!(message.contains(what), "{err}");
@@ -101,5 +147,8 @@ fn missing_annotation_file_is_an_io_error_naming_it() {
     let dir = fixture(TRAIN, TEST);
     std::fs::remove_file(dir.path().join("Ebay_test.txt")).unwrap();
     let err = load_dataset(DatasetKind::Sop, dir.path(), &LoadOptions::default()).unwrap_err();
-    assert!(matches!(&err, DataError::Io { path, .. } if path.ends_with("Ebay_test.txt")), "{err}");
+    assert!(
+        matches!(&err, DataError::Io { path, .. } if path.ends_with("Ebay_test.txt")),
+        "{err}"
+    );
 }

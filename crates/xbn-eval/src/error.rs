@@ -68,7 +68,11 @@ pub enum EvalError {
     BudgetTooSmall { budget: usize, needed: usize },
     /// More references than 32-bit neighbour indices can address.
     #[error("{what}: {rows} rows exceed the supported maximum of {max}")]
-    TooManyRows { what: String, rows: usize, max: usize },
+    TooManyRows {
+        what: String,
+        rows: usize,
+        max: usize,
+    },
     /// An error from candle.
     #[error(transparent)]
     Candle(#[from] candle_core::Error),

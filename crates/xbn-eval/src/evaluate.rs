@@ -5,13 +5,13 @@ use std::path::Path;
 use candle_core::{Device, Tensor};
 use rayon::prelude::*;
 
-use crate::knn::for_each_query_block;
+use crate::knn::scan;
 use crate::metrics::{Accumulator, LabelCounts, score_query};
 use crate::prepare::{embeddings_f32, labels_i64, ranking_space, reference_bias};
 use crate::{BlockPlan, EvalError, EvalReport, Metric, Protocol, Result, load_embeddings};
 
-/// Default working-memory budget: 512 MiB.
-pub const DEFAULT_MEMORY_BUDGET: usize = 512 << 20;
+/// Default working-memory budget: 1 GiB.
+pub const DEFAULT_MEMORY_BUDGET: usize = 1 << 30;
 
 /// Settings of an evaluation.
 #[derive(Debug, Clone)]
@@ -21,8 +21,13 @@ pub struct EvalOptions {
     /// Working memory in bytes for similarity tiles and running top-k buffers (see
     /// [`BlockPlan`]); default [`DEFAULT_MEMORY_BUDGET`].
     pub memory_budget: usize,
-    /// Explicit tiles, overriding `memory_budget` (mostly for tests and tuning).
+    /// Explicit tiles, overriding `memory_budget` (mostly for tests and tuning); the
+    /// symmetric scan uses `query_block` as its tile side.
     pub block: Option<BlockPlan>,
+    /// Under leave-one-out, multiply only the upper triangle of the symmetric score matrix
+    /// (half the flops) when the running buffers of all queries fit the budget
+    /// (`n · 8 · (k + max(k/2, 256))` bytes plus two tiles); default `true`.
+    pub symmetric: bool,
     /// Cap on the neighbours retrieved for R-precision/MAP@R (`None`: up to the largest
     /// `R_q`, which makes them exact). With a cap below the largest `R_q` the values equal
     /// PML's with the same `k`, and a warning says so.
@@ -38,6 +43,7 @@ impl Default for EvalOptions {
             metric: Metric::Cosine,
             memory_budget: DEFAULT_MEMORY_BUDGET,
             block: None,
+            symmetric: true,
             max_r: None,
             device: Device::Cpu,
         }
@@ -101,7 +107,10 @@ pub fn evaluate(
                 });
             }
             let labels = labels_i64(g_labels, "gallery labels", g.dim(0)?)?;
-            (ranking_space(&g, metric, "gallery embeddings")?, Some(labels))
+            (
+                ranking_space(&g, metric, "gallery embeddings")?,
+                Some(labels),
+            )
         }
     };
     let q = match gallery {
@@ -118,7 +127,11 @@ pub fn evaluate(
     }
 
     let counts = LabelCounts::new(r_labels, loo);
-    let max_r = q_labels.iter().map(|&l| counts.relevant(l)).max().unwrap_or(0);
+    let max_r = q_labels
+        .iter()
+        .map(|&l| counts.relevant(l))
+        .max()
+        .unwrap_or(0);
     let max_k = ks.iter().copied().max().unwrap_or(1);
     let r_wanted = options.max_r.map_or(max_r, |cap| max_r.min(cap.max(1)));
     let k = max_k.max(r_wanted).min(available);
@@ -136,12 +149,8 @@ pub fn evaluate(
     }
 
     let bias = reference_bias(&r, metric)?;
-    let plan = match options.block {
-        Some(p) => p,
-        None => BlockPlan::from_budget(options.memory_budget, q.dim(0)?, r.dim(0)?, k, r.device())?,
-    };
     let mut acc = Accumulator::new(ks.iter().map(|&kk| kk.min(k)).collect());
-    for_each_query_block(&q, &r, bias.as_deref(), loo, k, plan, |q0, states| {
+    scan(&q, &r, bias.as_deref(), loo, k, options, |q0, states| {
         let scores: Vec<_> = states
             .par_iter()
             .enumerate()
@@ -159,7 +168,13 @@ pub fn evaluate(
     })?;
 
     let scored = acc.scored as f64;
-    let mean = |x: f64| if acc.scored == 0 { f64::NAN } else { x / scored };
+    let mean = |x: f64| {
+        if acc.scored == 0 {
+            f64::NAN
+        } else {
+            x / scored
+        }
+    };
     if acc.scored == 0 {
         warnings.push("no query has a relevant reference: every metric is NaN".into());
     }
@@ -198,6 +213,9 @@ pub fn evaluate_files(
         .as_ref()
         .map(|g| Tensor::new(g.labels.as_slice(), &Device::Cpu))
         .transpose()?;
-    let gallery = g.as_ref().zip(g_labels.as_ref()).map(|(g, l)| (&g.embeddings, l));
+    let gallery = g
+        .as_ref()
+        .zip(g_labels.as_ref())
+        .map(|(g, l)| (&g.embeddings, l));
     evaluate(&q.embeddings, &q_labels, gallery, protocol, ks, options)
 }

@@ -27,7 +27,11 @@ pub struct EmbeddingSet {
 /// * `X.npy`: an `(n × d)` float array; labels from `labels` or else `X_labels.npy` beside it.
 /// * `labels`, when given: an `.npy` integer array, or a safetensors file with a `labels`
 ///   tensor.
-pub fn load_embeddings(path: &Path, labels: Option<&Path>, device: &Device) -> Result<EmbeddingSet> {
+pub fn load_embeddings(
+    path: &Path,
+    labels: Option<&Path>,
+    device: &Device,
+) -> Result<EmbeddingSet> {
     let what = format!("{}: embeddings", path.display());
     let (raw, file_labels) = match extension(path).as_str() {
         "safetensors" => {
@@ -69,7 +73,10 @@ pub fn load_embeddings(path: &Path, labels: Option<&Path>, device: &Device) -> R
 
 /// The default labels file of `X.npy`: `X_labels.npy` in the same folder.
 pub fn npy_labels_path(path: &Path) -> PathBuf {
-    let stem = path.file_stem().map(|s| s.to_string_lossy()).unwrap_or_default();
+    let stem = path
+        .file_stem()
+        .map(|s| s.to_string_lossy())
+        .unwrap_or_default();
     path.with_file_name(format!("{stem}_labels.npy"))
 }
 
@@ -120,10 +127,7 @@ fn read_npy(path: &Path) -> Result<Tensor> {
 fn st_tensor(path: &Path, st: &SafeTensors<'_>, name: &str, device: &Device) -> Result<Tensor> {
     let view = st.tensor(name).map_err(|_| EvalError::Format {
         path: path.into(),
-        reason: format!(
-            "no tensor `{name}` (found: {:?})",
-            st.names()
-        ),
+        reason: format!("no tensor `{name}` (found: {:?})", st.names()),
     })?;
     let dtype = match view.dtype() {
         Dtype::F32 => DType::F32,
@@ -143,5 +147,10 @@ fn st_tensor(path: &Path, st: &SafeTensors<'_>, name: &str, device: &Device) -> 
             });
         }
     };
-    Ok(Tensor::from_raw_buffer(view.data(), dtype, view.shape(), device)?)
+    Ok(Tensor::from_raw_buffer(
+        view.data(),
+        dtype,
+        view.shape(),
+        device,
+    )?)
 }

@@ -11,8 +11,41 @@ use candle_core::Tensor;
 use rayon::prelude::*;
 
 use crate::prepare::{embeddings_f32, ranking_space, reference_bias, with_host_f32};
+use crate::symmetric::{for_each_block_symmetric, symmetric_tile};
 use crate::topk::RunningTopK;
-use crate::{BlockPlan, EvalError, Metric, Result};
+use crate::{BlockPlan, EvalError, EvalOptions, Metric, Result};
+
+/// Runs the k-NN scan chosen by `options`: the symmetric scan under leave-one-out when
+/// `options.symmetric` and its buffers fit (tile side `options.block.query_block` if given),
+/// else the plain scan with `options.block` or the plan of `options.memory_budget`.
+pub(crate) fn scan<F>(
+    q: &Tensor,
+    r: &Tensor,
+    bias: Option<&[f32]>,
+    leave_one_out: bool,
+    k: usize,
+    options: &EvalOptions,
+    f: F,
+) -> Result<()>
+where
+    F: FnMut(usize, &[RunningTopK]) -> Result<()>,
+{
+    let (n_q, n_r) = (q.dim(0)?, r.dim(0)?);
+    if leave_one_out && options.symmetric {
+        let tile = match options.block {
+            Some(p) => Some(p.query_block),
+            None => symmetric_tile(options.memory_budget, n_q, k, q.device()),
+        };
+        if let Some(b) = tile {
+            return for_each_block_symmetric(q, bias, k, b, f);
+        }
+    }
+    let plan = match options.block {
+        Some(p) => p,
+        None => BlockPlan::from_budget(options.memory_budget, n_q, n_r, k, q.device())?,
+    };
+    for_each_query_block(q, r, bias, leave_one_out, k, plan, f)
+}
 
 /// Visits finished query blocks: `f(first_query_row, selections)`, each selection sorted
 /// best first. `q` and `r` are in ranking space; `bias` is [`reference_bias`]; with
@@ -75,22 +108,23 @@ pub struct Neighbours {
 /// Exact `k` nearest neighbours of each row of `query` among the rows of `reference`
 /// (`None`: leave-one-out within `query`, each row's own index excluded), ranked by `metric`,
 /// ties broken by lower reference index. Runs on the device of `query`, in tiles that fit
-/// `memory_budget` bytes (see [`BlockPlan`]). `k` is capped at the number of references.
+/// `options.memory_budget` bytes (see [`BlockPlan`]), with `options.metric`; `k` is capped
+/// at the number of references.
 ///
 /// ```
 /// use candle_core::{Device, Tensor};
-/// use xbn_eval::{knn, Metric};
+/// use xbn_eval::{knn, EvalOptions};
 /// let x = Tensor::new(&[[1f32, 0.], [0.9, 0.1], [0., 1.], [0.1, 0.9]], &Device::Cpu).unwrap();
-/// let nn = knn(&x, None, 1, Metric::Cosine, 1 << 20).unwrap();
+/// let nn = knn(&x, None, 1, &EvalOptions::default()).unwrap();
 /// assert_eq!(nn.indices, vec![1, 0, 3, 2]);
 /// ```
 pub fn knn(
     query: &Tensor,
     reference: Option<&Tensor>,
     k: usize,
-    metric: Metric,
-    memory_budget: usize,
+    options: &EvalOptions,
 ) -> Result<Neighbours> {
+    let metric = options.metric;
     if k == 0 {
         return Err(EvalError::InvalidK { ks: vec![k] });
     }
@@ -119,7 +153,6 @@ pub fn knn(
     }
     let k = k.min(available);
     let bias = reference_bias(&r, metric)?;
-    let plan = BlockPlan::from_budget(memory_budget, q.dim(0)?, r.dim(0)?, k, q.device())?;
     let q_sq = match metric {
         Metric::Euclidean => Some((q.sqr()?.sum(1)?).to_vec1::<f32>()?),
         Metric::Cosine => None,
@@ -127,7 +160,7 @@ pub fn knn(
     let n_q = q.dim(0)?;
     let mut indices = Vec::with_capacity(n_q * k);
     let mut scores = Vec::with_capacity(n_q * k);
-    for_each_query_block(&q, &r, bias.as_deref(), loo, k, plan, |q0, states| {
+    scan(&q, &r, bias.as_deref(), loo, k, options, |q0, states| {
         for (i, s) in states.iter().enumerate() {
             for &(score, index) in s.result() {
                 indices.push(index);
@@ -140,9 +173,5 @@ pub fn knn(
         }
         Ok(())
     })?;
-    Ok(Neighbours {
-        k,
-        indices,
-        scores,
-    })
+    Ok(Neighbours { k, indices, scores })
 }

@@ -38,6 +38,7 @@ mod plan;
 mod prepare;
 mod protocol;
 mod report;
+mod symmetric;
 mod topk;
 
 pub use error::{EvalError, Result};

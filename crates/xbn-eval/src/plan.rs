@@ -11,14 +11,17 @@ const MAX_REFERENCE_BLOCK: usize = 4096;
 const MIN_REFERENCE_BLOCK: usize = 256;
 /// Query rows per block below which the planner prefers narrower reference blocks.
 const MIN_QUERY_BLOCK: usize = 64;
+/// Query rows per block above which a larger budget buys nothing (tiles stay ≤ 16 MiB, so
+/// the allocator reuses them instead of mapping fresh pages for every tile).
+const MAX_QUERY_BLOCK: usize = 1024;
 
 /// How the `(n_q × n_r)` similarity matrix is cut: `query_block × reference_block` tiles.
 ///
 /// Working memory beyond the inputs is bounded by
-/// `bytes(plan) = q_b · r_b · 4 · c + q_b · 8 · (k + max(k, 256))`, where `q_b · r_b` f32
+/// `bytes(plan) = q_b · r_b · 4 · c + q_b · 8 · (k + max(k/2, 256))`, where `q_b · r_b` f32
 /// similarities are held once on the CPU (`c = 1`) and twice on an accelerator (`c = 2`:
 /// the device tile and its host copy), and each of the `q_b` queries of a block keeps a
-/// running buffer of `k + max(k, 256)` `(score, index)` candidates.
+/// running buffer of `k + max(k/2, 256)` `(score, index)` candidates.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct BlockPlan {
     /// Query rows per tile, `q_b ≥ 1`.
@@ -32,7 +35,8 @@ impl BlockPlan {
     /// `n_q` queries, `n_r` references and `k` neighbours per query on `device`.
     ///
     /// Reference blocks start at `min(n_r, 4096)` and are halved (down to 256) while fewer
-    /// than 64 query rows would fit; the query block then takes the rest of the budget.
+    /// than 64 query rows would fit; the query block then takes the rest of the budget, up to
+    /// 1024 rows.
     ///
     /// ```
     /// use xbn_eval::BlockPlan;
@@ -65,7 +69,7 @@ impl BlockPlan {
                     });
                 }
                 return Ok(Self {
-                    query_block: rows.min(n_q),
+                    query_block: rows.min(n_q).min(MAX_QUERY_BLOCK),
                     reference_block,
                 });
             }
@@ -76,8 +80,7 @@ impl BlockPlan {
     /// Working memory of this plan in bytes, for `k` neighbours per query on `device`.
     pub fn bytes(&self, k: usize, device: &Device) -> usize {
         let copies = if device.is_cpu() { 1 } else { 2 };
-        self.query_block * self.reference_block * 4 * copies
-            + self.query_block * 8 * buffer_len(k)
+        self.query_block * self.reference_block * 4 * copies + self.query_block * 8 * buffer_len(k)
     }
 }
 
@@ -95,18 +98,21 @@ mod tests {
         ] {
             let plan = BlockPlan::from_budget(budget, n, n, k, &cpu).unwrap();
             assert!(plan.bytes(k, &cpu) <= budget, "{plan:?} over {budget}");
-            // One more query row would not fit (or all queries are already in one block).
+            // One more query row would not fit (or the block is already at its cap).
             let bigger = BlockPlan {
                 query_block: plan.query_block + 1,
                 ..plan
             };
-            assert!(plan.query_block == n || bigger.bytes(k, &cpu) > budget);
+            assert!(plan.query_block == 1024 || bigger.bytes(k, &cpu) > budget);
         }
     }
 
     #[test]
     fn tiny_budget_is_an_error() {
         let err = BlockPlan::from_budget(1000, 10, 10_000, 100, &Device::Cpu).unwrap_err();
-        assert!(matches!(err, EvalError::BudgetTooSmall { budget: 1000, .. }));
+        assert!(matches!(
+            err,
+            EvalError::BudgetTooSmall { budget: 1000, .. }
+        ));
     }
 }

@@ -9,8 +9,7 @@ use crate::{EvalError, Metric, Result};
 pub(crate) fn with_host_f32<R>(t: &Tensor, f: impl FnOnce(&[f32]) -> R) -> Result<R> {
     {
         let (storage, layout) = t.storage_and_layout();
-        if let (Storage::Cpu(cpu), Some((start, end))) = (&*storage, layout.contiguous_offsets())
-        {
+        if let (Storage::Cpu(cpu), Some((start, end))) = (&*storage, layout.contiguous_offsets()) {
             let all = cpu.as_slice::<f32>()?;
             return Ok(f(&all[start..end]));
         }

@@ -95,8 +95,18 @@ impl fmt::Display for EvalReport {
         for (k, r) in self.ks.iter().zip(&self.recall) {
             writeln!(f, "{:<14} {:>8.2}%", format!("recall@{k}"), 100.0 * r)?;
         }
-        writeln!(f, "{:<14} {:>8.2}%", "precision@1", 100.0 * self.precision_at_1)?;
-        writeln!(f, "{:<14} {:>8.2}%", "r_precision", 100.0 * self.r_precision)?;
+        writeln!(
+            f,
+            "{:<14} {:>8.2}%",
+            "precision@1",
+            100.0 * self.precision_at_1
+        )?;
+        writeln!(
+            f,
+            "{:<14} {:>8.2}%",
+            "r_precision",
+            100.0 * self.r_precision
+        )?;
         write!(f, "{:<14} {:>8.2}%", "map@r", 100.0 * self.map_at_r)?;
         for w in &self.warnings {
             write!(f, "\nwarning: {w}")?;

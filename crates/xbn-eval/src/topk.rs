@@ -1,6 +1,6 @@
 //! Running top-k selection for one query, fed one block of scores at a time.
 //!
-//! Candidates are kept in a buffer of at most `k + max(k, 256)` entries; when it fills, a
+//! Candidates are kept in a buffer of at most `k + max(k/2, 256)` entries; when it fills, a
 //! partial sort (`select_nth_unstable`, linear time) keeps the best `k` and the `k`-th best
 //! score becomes a threshold that later candidates must beat. Most candidates are rejected
 //! by a vectorised chunk maximum without being looked at individually.
@@ -22,7 +22,7 @@ pub(crate) fn rank_order(a: &(f32, u32), b: &(f32, u32)) -> Ordering {
 
 /// Number of candidate slots a running top-`k` holds (the memory planner uses it).
 pub(crate) fn buffer_len(k: usize) -> usize {
-    k + k.max(256)
+    k + (k / 2).max(256)
 }
 
 /// The best `k` candidates seen so far for one query.
@@ -67,6 +67,11 @@ impl RunningTopK {
             self.buf.truncate(self.k);
             self.threshold = self.buf[self.k - 1].0;
         }
+    }
+
+    /// Frees the buffer of a selection that is no longer needed.
+    pub(crate) fn release(&mut self) {
+        self.buf = Vec::new();
     }
 
     /// Offers the scores of references `offset, offset + 1, …` (one row of a similarity

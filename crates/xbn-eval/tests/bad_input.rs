@@ -19,23 +19,51 @@ fn y4() -> Tensor {
 }
 
 fn loo(x: &Tensor, y: &Tensor, ks: &[usize]) -> Result<xbn_eval::EvalReport, EvalError> {
-    evaluate(x, y, None, Protocol::LeaveOneOut, ks, &EvalOptions::default())
+    evaluate(
+        x,
+        y,
+        None,
+        Protocol::LeaveOneOut,
+        ks,
+        &EvalOptions::default(),
+    )
 }
 
 #[test]
 fn mismatched_lengths() {
     let y = Tensor::new(&[0i64, 0, 1], &Device::Cpu).unwrap();
     let err = loo(&x4(), &y, &[1]).unwrap_err();
-    assert!(matches!(err, EvalError::LengthMismatch { embeddings: 4, labels: 3, .. }), "{err}");
+    assert!(
+        matches!(
+            err,
+            EvalError::LengthMismatch {
+                embeddings: 4,
+                labels: 3,
+                ..
+            }
+        ),
+        "{err}"
+    );
 }
 
 #[test]
 fn non_finite_values_are_located() {
-    let x = Tensor::new(&[[1f32, 0.], [0.9, 0.1], [0., f32::NAN], [0.1, f32::INFINITY]], &dev())
-        .unwrap();
+    let x = Tensor::new(
+        &[[1f32, 0.], [0.9, 0.1], [0., f32::NAN], [0.1, f32::INFINITY]],
+        &dev(),
+    )
+    .unwrap();
     let err = loo(&x, &y4(), &[1]).unwrap_err();
     assert!(
-        matches!(err, EvalError::NonFinite { count: 2, row: 2, col: 1, .. }),
+        matches!(
+            err,
+            EvalError::NonFinite {
+                count: 2,
+                row: 2,
+                col: 1,
+                ..
+            }
+        ),
         "{err}"
     );
 }
@@ -44,11 +72,17 @@ fn non_finite_values_are_located() {
 fn empty_sets() {
     let x = Tensor::zeros((0, 4), DType::F32, &dev()).unwrap();
     let y = Tensor::zeros(0, DType::I64, &Device::Cpu).unwrap();
-    assert!(matches!(loo(&x, &y, &[1]).unwrap_err(), EvalError::Empty { .. }));
+    assert!(matches!(
+        loo(&x, &y, &[1]).unwrap_err(),
+        EvalError::Empty { .. }
+    ));
     // Leave-one-out over a single row has no reference at all.
     let x = Tensor::new(&[[1f32, 0.]], &dev()).unwrap();
     let y = Tensor::new(&[0i64], &Device::Cpu).unwrap();
-    assert!(matches!(loo(&x, &y, &[1]).unwrap_err(), EvalError::Empty { .. }));
+    assert!(matches!(
+        loo(&x, &y, &[1]).unwrap_err(),
+        EvalError::Empty { .. }
+    ));
 }
 
 #[test]
@@ -63,25 +97,40 @@ fn k_above_the_reference_count_is_capped_and_said() {
 
 #[test]
 fn invalid_k_lists() {
-    assert!(matches!(loo(&x4(), &y4(), &[]).unwrap_err(), EvalError::InvalidK { .. }));
-    assert!(matches!(loo(&x4(), &y4(), &[1, 0]).unwrap_err(), EvalError::InvalidK { .. }));
+    assert!(matches!(
+        loo(&x4(), &y4(), &[]).unwrap_err(),
+        EvalError::InvalidK { .. }
+    ));
+    assert!(matches!(
+        loo(&x4(), &y4(), &[1, 0]).unwrap_err(),
+        EvalError::InvalidK { .. }
+    ));
 }
 
 #[test]
 fn wrong_dtypes() {
     let xi = Tensor::new(&[[1i64, 0], [0, 1]], &dev()).unwrap();
     let y = Tensor::new(&[0i64, 0], &Device::Cpu).unwrap();
-    assert!(matches!(loo(&xi, &y, &[1]).unwrap_err(), EvalError::WrongDType { .. }));
+    assert!(matches!(
+        loo(&xi, &y, &[1]).unwrap_err(),
+        EvalError::WrongDType { .. }
+    ));
     let yf = Tensor::new(&[0f32, 0., 1., 1.], &Device::Cpu).unwrap();
     let err = loo(&x4(), &yf, &[1]).unwrap_err();
-    assert!(matches!(&err, EvalError::WrongDType { what, .. } if what == "query labels"), "{err}");
+    assert!(
+        matches!(&err, EvalError::WrongDType { what, .. } if what == "query labels"),
+        "{err}"
+    );
 }
 
 #[test]
 fn zero_rows_have_no_cosine() {
     let x = Tensor::new(&[[1f32, 0.], [0., 0.], [0., 1.]], &dev()).unwrap();
     let y = Tensor::new(&[0i64, 0, 1], &Device::Cpu).unwrap();
-    assert!(matches!(loo(&x, &y, &[1]).unwrap_err(), EvalError::ZeroNorm { row: 1, .. }));
+    assert!(matches!(
+        loo(&x, &y, &[1]).unwrap_err(),
+        EvalError::ZeroNorm { row: 1, .. }
+    ));
 }
 
 #[test]
@@ -99,8 +148,10 @@ fn protocol_and_gallery_must_agree() {
 }
 
 fn write_st(path: &Path, tensors: &[(&str, Tensor)]) {
-    let map: HashMap<String, Tensor> =
-        tensors.iter().map(|(n, t)| (n.to_string(), t.clone())).collect();
+    let map: HashMap<String, Tensor> = tensors
+        .iter()
+        .map(|(n, t)| (n.to_string(), t.clone()))
+        .collect();
     candle_core::safetensors::save(&map, path).unwrap();
 }
 
@@ -114,31 +165,58 @@ fn file_errors_name_the_file() {
 
     // Float labels in a safetensors file.
     let p = dir.path().join("float_labels.safetensors");
-    write_st(&p, &[("embeddings", x.clone()), ("labels", Tensor::new(&[0f32, 1.], &cpu).unwrap())]);
+    write_st(
+        &p,
+        &[
+            ("embeddings", x.clone()),
+            ("labels", Tensor::new(&[0f32, 1.], &cpu).unwrap()),
+        ],
+    );
     let err = run(&p);
-    assert!(matches!(&err, EvalError::WrongDType { what, .. } if what.contains("float_labels")), "{err}");
+    assert!(
+        matches!(&err, EvalError::WrongDType { what, .. } if what.contains("float_labels")),
+        "{err}"
+    );
 
     // No `labels` tensor.
     let p = dir.path().join("no_labels.safetensors");
     write_st(&p, &[("embeddings", x.clone())]);
     let err = run(&p);
-    assert!(matches!(&err, EvalError::Format { path, .. } if path == &p), "{err}");
+    assert!(
+        matches!(&err, EvalError::Format { path, .. } if path == &p),
+        "{err}"
+    );
 
     // Lengths disagree inside one file.
     let p = dir.path().join("short.safetensors");
-    write_st(&p, &[("embeddings", x.clone()), ("labels", Tensor::new(&[0i64], &cpu).unwrap())]);
+    write_st(
+        &p,
+        &[
+            ("embeddings", x.clone()),
+            ("labels", Tensor::new(&[0i64], &cpu).unwrap()),
+        ],
+    );
     let err = run(&p);
-    assert!(matches!(&err, EvalError::LengthMismatch { what, .. } if what.contains("short")), "{err}");
+    assert!(
+        matches!(&err, EvalError::LengthMismatch { what, .. } if what.contains("short")),
+        "{err}"
+    );
 
     // .npy without its X_labels.npy.
     let p = dir.path().join("lonely.npy");
     x.write_npy(&p).unwrap();
     let err = run(&p);
-    assert!(matches!(&err, EvalError::Io { path, .. } if path.ends_with("lonely_labels.npy")), "{err}");
+    assert!(
+        matches!(&err, EvalError::Io { path, .. } if path.ends_with("lonely_labels.npy")),
+        "{err}"
+    );
 
     // An explicit labels path works.
     let lp = dir.path().join("other.npy");
-    Tensor::new(&[3i64, 3], &cpu).unwrap().write_npy(&lp).unwrap();
+    Tensor::new(&[3i64, 3], &cpu)
+        .unwrap()
+        .write_npy(&lp)
+        .unwrap();
     let set = load_embeddings(&p, Some(&lp), &cpu).unwrap();
     assert_eq!(set.labels, vec![3, 3]);
 

@@ -2,7 +2,7 @@
 
 use candle_core::Tensor;
 use proptest::prelude::*;
-use xbn_eval::{EvalOptions, Metric, Protocol, evaluate, knn};
+use xbn_eval::{BlockPlan, EvalOptions, Metric, Protocol, evaluate, knn};
 
 /// Brute force on small integer vectors (all products exact in f32): for each query, every
 /// reference sorted by (squared distance ascending, index ascending).
@@ -34,24 +34,31 @@ proptest! {
     #![proptest_config(ProptestConfig::with_cases(48))]
 
     /// Euclidean k-NN on coarse integer data (many exact ties and duplicate rows) equals the
-    /// brute-force order for any memory budget (hence any tiling), in both protocols.
+    /// brute-force order for any tiling, plain or symmetric, in both protocols.
     #[test]
     fn euclidean_knn_equals_brute_force(
         rows in proptest::collection::vec(proptest::collection::vec(-2i32..3, 3), 2..90),
         split in 1usize..89,
         k in 1usize..40,
-        budget_rows in 1usize..40,
+        q_b in 1usize..40,
+        r_b in 1usize..40,
+        symmetric in proptest::bool::ANY,
     ) {
-        let budget = budget_rows * (4 * 90 + 8 * (k + k.max(256)));
+        let opts = EvalOptions {
+            metric: Metric::Euclidean,
+            block: Some(BlockPlan { query_block: q_b, reference_block: r_b }),
+            symmetric,
+            ..EvalOptions::default()
+        };
         let x = tensor(&rows);
-        let nn = knn(&x, None, k, Metric::Euclidean, budget).unwrap();
+        let nn = knn(&x, None, k, &opts).unwrap();
         let k_loo = k.min(rows.len() - 1);
         prop_assert_eq!(nn.k, k_loo);
         prop_assert_eq!(nn.indices, brute_force(&rows, &rows, true, k_loo));
 
         let split = split.min(rows.len() - 1);
         let (q, r) = rows.split_at(split);
-        let nn = knn(&tensor(q), Some(&tensor(r)), k, Metric::Euclidean, budget).unwrap();
+        let nn = knn(&tensor(q), Some(&tensor(r)), k, &opts).unwrap();
         prop_assert_eq!(nn.indices, brute_force(q, r, false, k.min(r.len())));
     }
 }
@@ -60,7 +67,7 @@ proptest! {
 fn duplicates_of_the_query_are_kept_under_leave_one_out() {
     // Rows 0, 2 and 3 are identical: each one's nearest neighbours are the other two.
     let rows = vec![vec![1, 0], vec![0, 1], vec![1, 0], vec![1, 0]];
-    let nn = knn(&tensor(&rows), None, 2, Metric::Cosine, 1 << 20).unwrap();
+    let nn = knn(&tensor(&rows), None, 2, &EvalOptions::default()).unwrap();
     assert_eq!(nn.indices, vec![2, 3, 0, 2, 0, 3, 0, 2]);
     assert_eq!(nn.scores, vec![1.0, 1.0, 0.0, 0.0, 1.0, 1.0, 1.0, 1.0]);
 }
@@ -68,7 +75,11 @@ fn duplicates_of_the_query_are_kept_under_leave_one_out() {
 #[test]
 fn euclidean_scores_are_distances() {
     let rows = vec![vec![0, 0], vec![3, 4], vec![6, 8]];
-    let nn = knn(&tensor(&rows), None, 2, Metric::Euclidean, 1 << 20).unwrap();
+    let o = EvalOptions {
+        metric: Metric::Euclidean,
+        ..EvalOptions::default()
+    };
+    let nn = knn(&tensor(&rows), None, 2, &o).unwrap();
     assert_eq!(nn.indices, vec![1, 2, 0, 2, 1, 0]);
     assert_eq!(nn.scores, vec![5.0, 10.0, 5.0, 5.0, 5.0, 10.0]);
 }
@@ -80,7 +91,11 @@ fn leave_one_out_metrics_by_hand() {
     // 10→[11, 3, 1, 0]. Relevant: 0:{1}, 1:{0}, 3:{10}, 10:{3}; R = 1 each.
     // First hits (0-based): 0, 0, 2, 1 → recall@1 = 2/4, recall@2 = 3/4, recall@3 = 1.
     // AP@R with R = 1: 1, 1, 0, 0 → MAP@R = 0.5 = R-precision = precision@1.
-    let x = Tensor::new(&[[0f32], [1.], [3.], [10.], [11.]], &xbn_core::test_device()).unwrap();
+    let x = Tensor::new(
+        &[[0f32], [1.], [3.], [10.], [11.]],
+        &xbn_core::test_device(),
+    )
+    .unwrap();
     let y = Tensor::new(&[1i64, 1, 2, 2, 3], &candle_core::Device::Cpu).unwrap();
     let o = EvalOptions {
         metric: Metric::Euclidean,
@@ -89,7 +104,10 @@ fn leave_one_out_metrics_by_hand() {
     let r = evaluate(&x, &y, None, Protocol::LeaveOneOut, &[1, 2, 3], &o).unwrap();
     assert_eq!(r.recall, vec![0.5, 0.75, 1.0]);
     assert_eq!((r.queries, r.excluded), (5, 1));
-    assert_eq!((r.map_at_r, r.r_precision, r.precision_at_1), (0.5, 0.5, 0.5));
+    assert_eq!(
+        (r.map_at_r, r.r_precision, r.precision_at_1),
+        (0.5, 0.5, 0.5)
+    );
     let json: serde_json::Value = serde_json::from_str(&r.to_json()).unwrap();
     assert_eq!(json["recall@2"], 0.75);
     assert_eq!(json["excluded"], 1);

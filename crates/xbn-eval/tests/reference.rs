@@ -40,8 +40,16 @@ fn case<'a>(r: &'a Value, dataset: &str, protocol: &str, metric: &str) -> &'a Va
 /// Compares a report with a reference case: counts exactly, averages to 1e-6 (MAP@R,
 /// R-precision) or 1e-12 (ratios of counts).
 fn assert_matches(got: &EvalReport, want: &Value, label: &str) {
-    assert_eq!(got.queries as u64, want["queries"].as_u64().unwrap(), "{label}: queries");
-    assert_eq!(got.excluded as u64, want["excluded"].as_u64().unwrap(), "{label}: excluded");
+    assert_eq!(
+        got.queries as u64,
+        want["queries"].as_u64().unwrap(),
+        "{label}: queries"
+    );
+    assert_eq!(
+        got.excluded as u64,
+        want["excluded"].as_u64().unwrap(),
+        "{label}: excluded"
+    );
     let hits: Vec<usize> = want["recall_hits"]
         .as_array()
         .unwrap()
@@ -50,7 +58,10 @@ fn assert_matches(got: &EvalReport, want: &Value, label: &str) {
         .collect();
     assert_eq!(got.recall_hits, hits, "{label}: recall hit counts");
     for (g, w) in got.recall.iter().zip(want["recall"].as_array().unwrap()) {
-        assert!((g - w.as_f64().unwrap()).abs() < 1e-12, "{label}: recall {g} vs {w}");
+        assert!(
+            (g - w.as_f64().unwrap()).abs() < 1e-12,
+            "{label}: recall {g} vs {w}"
+        );
     }
     let close = |g: f64, key: &str, tol: f64| {
         let w = want[key].as_f64().unwrap();
@@ -83,6 +94,7 @@ fn options(metric: Metric, block: Option<BlockPlan>) -> EvalOptions {
     EvalOptions {
         metric,
         block,
+        symmetric: true,
         device: xbn_core::test_device(),
         ..EvalOptions::default()
     }
@@ -95,8 +107,16 @@ fn check_tensors(dataset: &str, metric: Metric, block: Option<BlockPlan>) {
     let (x, y) = load_q8(&file);
     let opts = options(metric, block);
     let m = metric.to_string();
-    let loo = evaluate(&x, &y, None, Protocol::LeaveOneOut, &ks, &opts).unwrap();
-    assert_matches(&loo, case(&r, dataset, "loo", &m), &format!("{dataset} loo {m}"));
+    // Leave-one-out by the symmetric scan (the default) and by the plain one.
+    for symmetric in [true, false] {
+        let opts = EvalOptions {
+            symmetric,
+            ..opts.clone()
+        };
+        let loo = evaluate(&x, &y, None, Protocol::LeaveOneOut, &ks, &opts).unwrap();
+        let label = format!("{dataset} loo {m} symmetric={symmetric}");
+        assert_matches(&loo, case(&r, dataset, "loo", &m), &label);
+    }
     let h = x.dim(0).unwrap() / 2;
     let n = x.dim(0).unwrap();
     let (q, g) = (x.narrow(0, 0, h).unwrap(), x.narrow(0, h, n - h).unwrap());

@@ -1,6 +1,6 @@
 //! Distances between anchors and references, as pytorch-metric-learning's `distances`.
 
-use candle_core::{D, Tensor};
+use candle_core::{D, DType, Tensor};
 
 use crate::Result;
 
@@ -11,8 +11,9 @@ use crate::Result;
 ///   (PML calls this an "inverted" distance).
 /// - [`Distance::Euclidean`] (PML `LpDistance(p=2, normalize_embeddings=normalize)`):
 ///   `S_ij = ‖â_i − r̂_j‖₂`, with rows L2-normalized first when `normalize` (PML's default).
-///   Computed as `sqrt(‖a‖² + ‖r‖² − 2 a·r)` from one matmul; pairs at distance zero get a zero
-///   gradient, as `torch.cdist` gives.
+///   Computed as `sqrt(‖a‖² + ‖r‖² − 2 a·r)` from one matmul; pairs whose squared distance is
+///   within that expansion's rounding error count as distance 0 with zero gradient, as
+///   `torch.cdist` gives at distance 0.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub enum Distance {
     /// Cosine similarity on L2-normalized rows.
@@ -27,8 +28,9 @@ pub enum Distance {
 
 /// Norms below this are clamped, as `torch.nn.functional.normalize(eps=1e-12)`.
 const NORM_EPS: f64 = 1e-12;
-/// Squared distances at or below this get distance 0 and zero gradient (as torch's `cdist`).
-const SQ_DIST_EPS: f64 = 1e-30;
+/// Squared distances at or below `ROUNDING_FACTOR · ε_dtype · (‖a‖² + ‖r‖²)` (the rounding
+/// error of the expansion) get distance 0 and zero gradient, as `torch.cdist` at distance 0.
+const ROUNDING_FACTOR: f64 = 8.0;
 
 impl Distance {
     /// PML's `LpDistance()` default: Euclidean on normalized rows.
@@ -60,12 +62,16 @@ impl Distance {
                 };
                 let a2 = a.sqr()?.sum_keepdim(1)?;
                 let r2 = r.sqr()?.sum_keepdim(1)?.t()?;
-                let sq = a
-                    .matmul(&r.t()?)?
-                    .affine(-2.0, 0.0)?
-                    .broadcast_add(&a2)?
-                    .broadcast_add(&r2)?;
-                let positive = sq.gt(SQ_DIST_EPS)?;
+                let norms = a2.broadcast_add(&r2)?;
+                let sq = a.matmul(&r.t()?)?.affine(-2.0, 0.0)?.add(&norms)?;
+                // ‖a‖² + ‖r‖² − 2a·r cancels for (near-)duplicates: squared distances within
+                // the rounding error of that sum count as 0 (distance 0, gradient 0).
+                let eps = match sq.dtype() {
+                    DType::F64 => f64::EPSILON,
+                    _ => f32::EPSILON as f64,
+                };
+                let threshold = norms.affine(ROUNDING_FACTOR * eps, 0.0)?;
+                let positive = sq.gt(&threshold)?;
                 let ones = Tensor::ones_like(&sq)?;
                 let safe = positive.where_cond(&sq, &ones)?.sqrt()?;
                 Ok(positive.where_cond(&safe, &Tensor::zeros_like(&sq)?)?)

@@ -19,6 +19,7 @@
 //! let loss = MultiSimilarityLoss::default().forward(&z, &y, &z, &y, RefSet::SameAsAnchors).unwrap();
 //! assert!(loss.to_scalar::<f32>().unwrap() >= 0.0);
 //! ```
+#![warn(missing_docs)]
 
 mod circle;
 mod contrastive;
@@ -33,6 +34,7 @@ mod pairs;
 mod proxy_anchor;
 mod reduction;
 mod triplet;
+mod xbm;
 mod xbm_contrastive;
 
 pub use circle::CircleLoss;
@@ -47,4 +49,5 @@ pub use pairs::{PairInput, Pairs, RefSet};
 pub use proxy_anchor::ProxyAnchorLoss;
 pub use reduction::Reduction;
 pub use triplet::{MAX_TRIPLET_ELEMENTS, TripletMarginLoss, TripletMining};
+pub use xbm::{XbmLoss, XbmTerms};
 pub use xbm_contrastive::XbmContrastiveLoss;

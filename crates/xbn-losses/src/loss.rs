@@ -40,6 +40,13 @@ pub trait MetricLoss: Send + Sync {
         Vec::new()
     }
 
+    /// Fails when a call with `anchors` anchors and `refs` references would be refused for its
+    /// size (all-triplet mining); lets [`crate::XbmLoss`] refuse before touching the memory.
+    fn check_sizes(&self, anchors: usize, refs: usize) -> Result<()> {
+        let _ = (anchors, refs);
+        Ok(())
+    }
+
     /// False for losses that compare anchors with their own parameters rather than with a
     /// reference set (proxy-anchor): [`crate::XbmLoss`] then skips the memory term.
     fn uses_references(&self) -> bool {

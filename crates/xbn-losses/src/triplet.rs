@@ -95,15 +95,7 @@ impl TripletMarginLoss {
 
     fn all_triplets(&self, pairs: &Pairs, semi_hard: bool) -> Result<Tensor> {
         let (b, m) = pairs.sim.dims2()?;
-        let needed = b.saturating_mul(m).saturating_mul(m);
-        if needed > MAX_TRIPLET_ELEMENTS {
-            return Err(LossError::TooManyTriplets {
-                anchors: b,
-                refs: m,
-                needed,
-                limit: MAX_TRIPLET_ELEMENTS,
-            });
-        }
+        self.check_sizes(b, m)?;
         let s = &pairs.sim;
         let ap = s.unsqueeze(2)?; // (b, m, 1): s_ij
         let an = s.unsqueeze(1)?; // (b, 1, m): s_ik
@@ -132,5 +124,18 @@ impl MetricLoss for TripletMarginLoss {
             TripletMining::SemiHard => self.all_triplets(&pairs, true),
             TripletMining::BatchHard => self.batch_hard(&pairs),
         }
+    }
+
+    fn check_sizes(&self, anchors: usize, refs: usize) -> Result<()> {
+        let needed = anchors.saturating_mul(refs).saturating_mul(refs);
+        if self.mining != TripletMining::BatchHard && needed > MAX_TRIPLET_ELEMENTS {
+            return Err(LossError::TooManyTriplets {
+                anchors,
+                refs,
+                needed,
+                limit: MAX_TRIPLET_ELEMENTS,
+            });
+        }
+        Ok(())
     }
 }

@@ -25,7 +25,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Train a model (the default).
-    Train(TrainArgs),
+    Train(Box<TrainArgs>),
     /// Score embeddings saved in safetensors (`embeddings` f32 n×d, `labels` i64 n) or .npy.
     Eval(EvalArgs),
     /// Check a downloaded dataset and print a JSON report.

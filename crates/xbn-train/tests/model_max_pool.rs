@@ -14,7 +14,12 @@ fn randn(rng: &mut ChaCha8Rng, shape: &[usize], dev: &Device) -> Tensor {
 }
 
 fn to_vec(t: &Tensor) -> Vec<f64> {
-    t.to_dtype(DType::F64).unwrap().flatten_all().unwrap().to_vec1().unwrap()
+    t.to_dtype(DType::F64)
+        .unwrap()
+        .flatten_all()
+        .unwrap()
+        .to_vec1()
+        .unwrap()
 }
 
 #[test]
@@ -45,14 +50,20 @@ fn ties_send_each_output_gradient_to_exactly_one_input() {
     assert_eq!(y.dims(), &[1, 1, 3, 3]);
     let grads = y.sum_all().unwrap().backward().unwrap();
     let g = to_vec(grads.get(x.as_tensor()).unwrap());
-    assert_eq!(g.iter().sum::<f64>(), 9.0, "one unit of gradient per output, got {g:?}");
+    assert_eq!(
+        g.iter().sum::<f64>(),
+        9.0,
+        "one unit of gradient per output, got {g:?}"
+    );
 }
 
 #[test]
 fn equals_candle_pool_when_kernel_equals_stride() {
     let dev = xbn_core::test_device();
     let mut rng = ChaCha8Rng::seed_from_u64(1);
-    let x = randn(&mut rng, &[2, 3, 8, 6], &dev).to_dtype(DType::F32).unwrap();
+    let x = randn(&mut rng, &[2, 3, 8, 6], &dev)
+        .to_dtype(DType::F32)
+        .unwrap();
     let ours = max_pool2d(&x, 2, 2, 0).unwrap();
     let candle = x.max_pool2d(2).unwrap();
     assert_eq!(to_vec(&ours), to_vec(&candle));
@@ -62,12 +73,24 @@ fn equals_candle_pool_when_kernel_equals_stride() {
 fn output_sizes_follow_pytorch() {
     let dev = xbn_core::test_device();
     // ⌊(H + 2p − k)/s⌋ + 1 for the ResNet stem pool and odd sizes.
-    for (h, w, ho, wo) in [(112, 112, 56, 56), (7, 8, 4, 4), (1, 2, 1, 1), (17, 33, 9, 17)] {
+    for (h, w, ho, wo) in [
+        (112, 112, 56, 56),
+        (7, 8, 4, 4),
+        (1, 2, 1, 1),
+        (17, 33, 9, 17),
+    ] {
         let x = Tensor::zeros((1, 2, h, w), DType::F32, &dev).unwrap();
-        assert_eq!(max_pool2d(&x, 3, 2, 1).unwrap().dims(), &[1, 2, ho, wo], "input {h}×{w}");
+        assert_eq!(
+            max_pool2d(&x, 3, 2, 1).unwrap().dims(),
+            &[1, 2, ho, wo],
+            "input {h}×{w}"
+        );
     }
     let x = Tensor::zeros((1, 1, 4, 4), DType::F32, &dev).unwrap();
-    assert!(max_pool2d(&x, 3, 2, 2).is_err(), "padding above kernel/2 must be refused");
+    assert!(
+        max_pool2d(&x, 3, 2, 2).is_err(),
+        "padding above kernel/2 must be refused"
+    );
 }
 
 #[test]
@@ -79,10 +102,18 @@ fn gradient_matches_finite_differences() {
     let y_dims = max_pool2d(&x0, 3, 2, 1).unwrap().dims().to_vec();
     let w = randn(&mut rng, &y_dims, &dev);
     let loss = |x: &Tensor| -> f64 {
-        (max_pool2d(x, 3, 2, 1).unwrap() * &w).unwrap().sum_all().unwrap().to_scalar().unwrap()
+        (max_pool2d(x, 3, 2, 1).unwrap() * &w)
+            .unwrap()
+            .sum_all()
+            .unwrap()
+            .to_scalar()
+            .unwrap()
     };
     let x = Var::from_tensor(&x0).unwrap();
-    let l = (max_pool2d(x.as_tensor(), 3, 2, 1).unwrap() * &w).unwrap().sum_all().unwrap();
+    let l = (max_pool2d(x.as_tensor(), 3, 2, 1).unwrap() * &w)
+        .unwrap()
+        .sum_all()
+        .unwrap();
     let analytic = to_vec(l.backward().unwrap().get(x.as_tensor()).unwrap());
     let base = to_vec(&x0);
     let eps = 1e-6;
@@ -94,6 +125,10 @@ fn gradient_matches_finite_differences() {
         let fp = loss(&Tensor::from_vec(plus, &shape, &dev).unwrap());
         let fm = loss(&Tensor::from_vec(minus, &shape, &dev).unwrap());
         let numeric = (fp - fm) / (2.0 * eps);
-        assert!((numeric - analytic[k]).abs() < 1e-6, "element {k}: numeric {numeric}, autograd {}", analytic[k]);
+        assert!(
+            (numeric - analytic[k]).abs() < 1e-6,
+            "element {k}: numeric {numeric}, autograd {}",
+            analytic[k]
+        );
     }
 }

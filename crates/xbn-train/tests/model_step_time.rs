@@ -15,7 +15,10 @@ fn median_step_ms(net: &dyn Backbone, batch: usize, size: usize, reps: usize) ->
     let dev = xbn_core::test_device();
     let groups = net.param_groups();
     let mut opt = AdamW::new(
-        vec![ParamGroup::new("backbone", 1e-3, 1e-4, groups.backbone), ParamGroup::new("head", 1e-2, 1e-4, groups.head)],
+        vec![
+            ParamGroup::new("backbone", 1e-3, 1e-4, groups.backbone),
+            ParamGroup::new("head", 1e-2, 1e-4, groups.head),
+        ],
         AdamWConfig::default(),
     )
     .unwrap();
@@ -40,12 +43,31 @@ fn step_times() {
     let dev = xbn_core::test_device();
     let cnn = SmallCnn::new(&SmallCnnConfig::default(), DType::F32, &dev).unwrap();
     for size in [32, 48] {
-        println!("small-cnn default, batch 64, {size}px: median {:.1} ms/step", median_step_ms(&cnn, 64, size, 5));
+        println!(
+            "small-cnn default, batch 64, {size}px: median {:.1} ms/step",
+            median_step_ms(&cnn, 64, size, 5)
+        );
     }
-    let tiny = ResNet::new(&ResNetConfig { base_width: 8, layers: [1, 1, 1, 1], input_size: 64, ..ResNetConfig::default() }, DType::F32, &dev).unwrap();
-    println!("resnet width 8 [1,1,1,1], batch 16, 64px: median {:.1} ms/step", median_step_ms(&tiny, 16, 64, 3));
+    let tiny = ResNet::new(
+        &ResNetConfig {
+            base_width: 8,
+            layers: [1, 1, 1, 1],
+            input_size: 64,
+            ..ResNetConfig::default()
+        },
+        DType::F32,
+        &dev,
+    )
+    .unwrap();
+    println!(
+        "resnet width 8 [1,1,1,1], batch 16, 64px: median {:.1} ms/step",
+        median_step_ms(&tiny, 16, 64, 3)
+    );
     if std::env::var("XBN_STEP_TIME_RESNET50").is_ok() {
         let r50 = ResNet::new(&ResNetConfig::resnet50(512), DType::F32, &dev).unwrap();
-        println!("resnet50, batch 64, 224px: median {:.1} ms/step", median_step_ms(&r50, 64, 224, 3));
+        println!(
+            "resnet50, batch 64, 224px: median {:.1} ms/step",
+            median_step_ms(&r50, 64, 224, 3)
+        );
     }
 }

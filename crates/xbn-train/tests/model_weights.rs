@@ -6,8 +6,8 @@ use std::path::Path;
 
 use candle_core::{DType, Tensor};
 use xbn_train::model::{
-    Backbone, HubOptions, LoadOptions, ModelError, SmallCnn, SmallCnnConfig, WeightSource, load_weights,
-    resolve_weights,
+    Backbone, HubOptions, LoadOptions, ModelError, SmallCnn, SmallCnnConfig, WeightSource,
+    load_weights, resolve_weights,
 };
 
 fn cnn(seed: u64) -> SmallCnn {
@@ -23,16 +23,32 @@ fn cnn(seed: u64) -> SmallCnn {
 
 fn tensors(net: &dyn Backbone) -> HashMap<String, Tensor> {
     let data = net.varmap().data().lock().unwrap();
-    data.iter().map(|(k, v)| (k.clone(), v.as_tensor().copy().unwrap())).collect()
+    data.iter()
+        .map(|(k, v)| (k.clone(), v.as_tensor().copy().unwrap()))
+        .collect()
 }
 
 fn images() -> Tensor {
     let dev = xbn_core::test_device();
-    Tensor::arange(0f32, 2.0 * 3.0 * 64.0, &dev).unwrap().reshape((2, 3, 8, 8)).unwrap().affine(0.01, -1.0).unwrap()
+    Tensor::arange(0f32, 2.0 * 3.0 * 64.0, &dev)
+        .unwrap()
+        .reshape((2, 3, 8, 8))
+        .unwrap()
+        .affine(0.01, -1.0)
+        .unwrap()
 }
 
 fn diff(a: &Tensor, b: &Tensor) -> f32 {
-    (a - b).unwrap().abs().unwrap().flatten_all().unwrap().max(0).unwrap().to_scalar().unwrap()
+    (a - b)
+        .unwrap()
+        .abs()
+        .unwrap()
+        .flatten_all()
+        .unwrap()
+        .max(0)
+        .unwrap()
+        .to_scalar()
+        .unwrap()
 }
 
 #[test]
@@ -41,10 +57,21 @@ fn saved_weights_load_into_a_differently_seeded_model() {
     let path = dir.path().join("w.safetensors");
     let (a, b) = (cnn(1), cnn(2));
     a.varmap().save(&path).unwrap();
-    assert!(diff(&a.forward(&images(), false).unwrap(), &b.forward(&images(), false).unwrap()) > 1e-3);
+    assert!(
+        diff(
+            &a.forward(&images(), false).unwrap(),
+            &b.forward(&images(), false).unwrap()
+        ) > 1e-3
+    );
     let report = load_weights(&b, &path, &LoadOptions::strict()).unwrap();
     assert_eq!(report.loaded.len(), tensors(&a).len());
-    assert_eq!(diff(&a.forward(&images(), false).unwrap(), &b.forward(&images(), false).unwrap()), 0.0);
+    assert_eq!(
+        diff(
+            &a.forward(&images(), false).unwrap(),
+            &b.forward(&images(), false).unwrap()
+        ),
+        0.0
+    );
 }
 
 fn expect_mismatch(file: &HashMap<String, Tensor>, opts: &LoadOptions, needles: &[&str]) {
@@ -57,10 +84,17 @@ fn expect_mismatch(file: &HashMap<String, Tensor>, opts: &LoadOptions, needles: 
     let msg = err.to_string();
     assert!(matches!(err, ModelError::WeightMismatch { .. }), "{msg}");
     for needle in needles {
-        assert!(msg.contains(needle), "message should mention `{needle}`:\n{msg}");
+        assert!(
+            msg.contains(needle),
+            "message should mention `{needle}`:\n{msg}"
+        );
     }
     for (name, t) in tensors(&net) {
-        assert_eq!(diff(&t, &before[&name]), 0.0, "{name} changed by a failed load");
+        assert_eq!(
+            diff(&t, &before[&name]),
+            0.0,
+            "{name} changed by a failed load"
+        );
     }
 }
 
@@ -69,8 +103,14 @@ fn mismatches_are_listed_by_name_and_shape_and_nothing_is_written() {
     let mut file = tensors(&cnn(1));
     file.remove("blocks.1.bn.running_var");
     let dev = xbn_core::test_device();
-    file.insert("extra.weight".into(), Tensor::zeros((3, 2), DType::F32, &dev).unwrap());
-    file.insert("head.bias".into(), Tensor::zeros(7, DType::F32, &dev).unwrap());
+    file.insert(
+        "extra.weight".into(),
+        Tensor::zeros((3, 2), DType::F32, &dev).unwrap(),
+    );
+    file.insert(
+        "head.bias".into(),
+        Tensor::zeros(7, DType::F32, &dev).unwrap(),
+    );
     expect_mismatch(
         &file,
         &LoadOptions::strict(),
@@ -89,8 +129,14 @@ fn pretrained_options_skip_the_classifier_and_allow_a_missing_head() {
     let mut file = tensors(&cnn(1));
     file.retain(|k, _| !k.starts_with("head."));
     let dev = xbn_core::test_device();
-    file.insert("fc.weight".into(), Tensor::zeros((10, 8), DType::F32, &dev).unwrap());
-    file.insert("blocks.0.bn.num_batches_tracked".into(), Tensor::new(&[3i64], &dev).unwrap().squeeze(0).unwrap());
+    file.insert(
+        "fc.weight".into(),
+        Tensor::zeros((10, 8), DType::F32, &dev).unwrap(),
+    );
+    file.insert(
+        "blocks.0.bn.num_batches_tracked".into(),
+        Tensor::new(&[3i64], &dev).unwrap().squeeze(0).unwrap(),
+    );
     candle_core::safetensors::save(&file, &path).unwrap();
     let net = cnn(2);
     let report = load_weights(&net, &path, &LoadOptions::pretrained()).unwrap();
@@ -98,13 +144,28 @@ fn pretrained_options_skip_the_classifier_and_allow_a_missing_head() {
     assert_eq!(missing, vec!["head.bias", "head.weight"]);
     assert_eq!(report.ignored.len(), 2);
     // Strict loading of the same file fails.
-    expect_mismatch(&file, &LoadOptions::strict(), &["missing: head.weight [6, 8]", "unexpected: fc.weight [10, 8]"]);
+    expect_mismatch(
+        &file,
+        &LoadOptions::strict(),
+        &[
+            "missing: head.weight [6, 8]",
+            "unexpected: fc.weight [10, 8]",
+        ],
+    );
 }
 
 #[test]
 fn unreadable_files_are_reported_with_their_path() {
-    let err = load_weights(&cnn(1), Path::new("/nonexistent/w.safetensors"), &LoadOptions::strict()).unwrap_err();
-    assert!(err.to_string().contains("/nonexistent/w.safetensors"), "{err}");
+    let err = load_weights(
+        &cnn(1),
+        Path::new("/nonexistent/w.safetensors"),
+        &LoadOptions::strict(),
+    )
+    .unwrap_err();
+    assert!(
+        err.to_string().contains("/nonexistent/w.safetensors"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -119,9 +180,16 @@ fn weight_sources_parse() {
     );
     assert_eq!(
         WeightSource::parse("hf:org/name@v1:weights/x.safetensors"),
-        WeightSource::Hub { repo: "org/name".into(), revision: "v1".into(), file: "weights/x.safetensors".into() }
+        WeightSource::Hub {
+            repo: "org/name".into(),
+            revision: "v1".into(),
+            file: "weights/x.safetensors".into()
+        }
     );
-    assert_eq!(WeightSource::parse("w.safetensors"), WeightSource::File("w.safetensors".into()));
+    assert_eq!(
+        WeightSource::parse("w.safetensors"),
+        WeightSource::File("w.safetensors".into())
+    );
 }
 
 #[test]
@@ -134,15 +202,30 @@ fn offline_hub_reads_the_cache_and_explains_a_miss() {
     std::fs::create_dir_all(&snapshot).unwrap();
     let a = cnn(1);
     a.varmap().save(snapshot.join("model.safetensors")).unwrap();
-    let hub = HubOptions { offline: true, cache_dir: Some(cache.path().to_path_buf()), progress: false };
+    let hub = HubOptions {
+        offline: true,
+        cache_dir: Some(cache.path().to_path_buf()),
+        progress: false,
+    };
 
     let path = resolve_weights(&WeightSource::parse("hf:org/tiny"), &hub).unwrap();
     let b = cnn(2);
     load_weights(&b, &path, &LoadOptions::strict()).unwrap();
-    assert_eq!(diff(&a.forward(&images(), false).unwrap(), &b.forward(&images(), false).unwrap()), 0.0);
+    assert_eq!(
+        diff(
+            &a.forward(&images(), false).unwrap(),
+            &b.forward(&images(), false).unwrap()
+        ),
+        0.0
+    );
 
     let err = resolve_weights(&WeightSource::parse("hf:org/absent"), &hub).unwrap_err();
     assert!(matches!(err, ModelError::NotCached { .. }));
     let msg = err.to_string();
-    assert!(msg.contains("org/absent") && msg.contains("HF_HUB_OFFLINE") && msg.contains("model.safetensors"), "{msg}");
+    assert!(
+        msg.contains("org/absent")
+            && msg.contains("HF_HUB_OFFLINE")
+            && msg.contains("model.safetensors"),
+        "{msg}"
+    );
 }

@@ -49,10 +49,14 @@ fn optimizers_match_torch_optim() {
     let dev = xbn_core::test_device();
     let reference: Value = serde_json::from_str(REFERENCE).expect("reference JSON");
     let cases = reference["cases"].as_array().expect("cases");
-    assert!(cases.len() >= 7, "reference should hold SGD and AdamW cases");
+    assert!(
+        cases.len() >= 7,
+        "reference should hold SGD and AdamW cases"
+    );
     for case in cases {
         let name = case["name"].as_str().expect("name");
-        let a = Var::from_tensor(&Tensor::new(floats(&reference["init"]["a"]), &dev).unwrap()).unwrap();
+        let a =
+            Var::from_tensor(&Tensor::new(floats(&reference["init"]["a"]), &dev).unwrap()).unwrap();
         let b_init = Tensor::new(floats(&reference["init"]["b"]), &dev).unwrap();
         let b = Var::from_tensor(&b_init.reshape((2, 2)).unwrap()).unwrap();
         let hp = &reference["groups"];
@@ -78,11 +82,27 @@ fn optimizers_match_torch_optim() {
             .unwrap();
             opt.set_lr_factor(factors[t]);
             opt.step(&loss.backward().unwrap()).unwrap();
-            let got_a = a.as_tensor().to_dtype(DType::F64).unwrap().to_vec1::<f64>().unwrap();
-            let got_b = b.as_tensor().flatten_all().unwrap().to_vec1::<f64>().unwrap();
-            for (got, want) in [(got_a, floats(&expected["a"])), (got_b, floats(&expected["b"]))] {
+            let got_a = a
+                .as_tensor()
+                .to_dtype(DType::F64)
+                .unwrap()
+                .to_vec1::<f64>()
+                .unwrap();
+            let got_b = b
+                .as_tensor()
+                .flatten_all()
+                .unwrap()
+                .to_vec1::<f64>()
+                .unwrap();
+            for (got, want) in [
+                (got_a, floats(&expected["a"])),
+                (got_b, floats(&expected["b"])),
+            ] {
                 for (g, w) in got.iter().zip(&want) {
-                    assert!((g - w).abs() <= 1e-12 + 1e-10 * w.abs(), "{name} step {t}: got {got:?}, torch {want:?}");
+                    assert!(
+                        (g - w).abs() <= 1e-12 + 1e-10 * w.abs(),
+                        "{name} step {t}: got {got:?}, torch {want:?}"
+                    );
                 }
             }
         }

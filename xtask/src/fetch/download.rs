@@ -140,7 +140,9 @@ fn fetch_once(
         416 if have > 0 => {
             // Our part file is not a prefix the server can continue: start over.
             std::fs::remove_file(part).at(part)?;
-            return Err(transport("range not satisfiable; restarting from byte 0".into()));
+            return Err(transport(
+                "range not satisfiable; restarting from byte 0".into(),
+            ));
         }
         _ => {
             return Err(FetchError::HttpStatus {
@@ -206,6 +208,9 @@ mod tests {
 
     #[test]
     fn part_file_name() {
-        assert_eq!(part_path(Path::new("/a/b.zip")), PathBuf::from("/a/b.zip.part"));
+        assert_eq!(
+            part_path(Path::new("/a/b.zip")),
+            PathBuf::from("/a/b.zip.part")
+        );
     }
 }

@@ -57,7 +57,15 @@ pub fn unpack(plan: &UnpackPlan<'_>, progress: &Progress) -> Result<UnpackStats>
             let name = super::verify::file_name(plan.archive);
             let mut stats = UnpackStats::default();
             let data = File::open(plan.archive).at(plan.archive)?;
-            write_entry(plan, &name, Kind::File { data, executable: false }, &mut stats)?;
+            write_entry(
+                plan,
+                &name,
+                Kind::File {
+                    data,
+                    executable: false,
+                },
+                &mut stats,
+            )?;
             Ok(stats)
         }
     }
@@ -73,7 +81,10 @@ fn archive_error(plan: &UnpackPlan<'_>, message: impl std::fmt::Display) -> Fetc
 fn unpack_tar_gz(plan: &UnpackPlan<'_>, progress: &Progress) -> Result<UnpackStats> {
     let file = File::open(plan.archive).at(plan.archive)?;
     let total = file.metadata().at(plan.archive)?.len();
-    let bar = progress.bytes(&format!("unpack {}", super::verify::file_name(plan.archive)), Some(total));
+    let bar = progress.bytes(
+        &format!("unpack {}", super::verify::file_name(plan.archive)),
+        Some(total),
+    );
     let counted = bar.wrap_read(BufReader::new(file));
     let mut tar = tar::Archive::new(flate2::read::GzDecoder::new(counted));
     let mut stats = UnpackStats::default();
@@ -87,7 +98,10 @@ fn unpack_tar_gz(plan: &UnpackPlan<'_>, progress: &Progress) -> Result<UnpackSta
             (tar::EntryType::Directory, _) => Kind::Dir,
             (tar::EntryType::Regular | tar::EntryType::Continuous, _) => {
                 let executable = entry.header().mode().is_ok_and(|m| m & 0o111 != 0);
-                Kind::File { data: entry, executable }
+                Kind::File {
+                    data: entry,
+                    executable,
+                }
             }
             (tar::EntryType::Symlink, Some(target)) => Kind::Symlink(target),
             (tar::EntryType::Link, Some(target)) => Kind::Hardlink(target),
@@ -103,11 +117,16 @@ fn unpack_zip(plan: &UnpackPlan<'_>, progress: &Progress) -> Result<UnpackStats>
     let file = File::open(plan.archive).at(plan.archive)?;
     let total = file.metadata().at(plan.archive)?.len();
     let mut zip = zip::ZipArchive::new(BufReader::new(file)).map_err(|e| archive_error(plan, e))?;
-    let bar = progress.bytes(&format!("unpack {}", super::verify::file_name(plan.archive)), Some(total));
+    let bar = progress.bytes(
+        &format!("unpack {}", super::verify::file_name(plan.archive)),
+        Some(total),
+    );
     let mut stats = UnpackStats::default();
     for index in 0..zip.len() {
         let (name, encrypted) = {
-            let raw = zip.by_index_raw(index).map_err(|e| archive_error(plan, e))?;
+            let raw = zip
+                .by_index_raw(index)
+                .map_err(|e| archive_error(plan, e))?;
             (raw.name().to_string(), raw.encrypted())
         };
         if encrypted {
@@ -130,7 +149,10 @@ fn unpack_zip(plan: &UnpackPlan<'_>, progress: &Progress) -> Result<UnpackStats>
             Kind::Symlink(target)
         } else {
             let executable = entry.unix_mode().is_some_and(|m| m & 0o111 != 0);
-            Kind::File { data: &mut entry, executable }
+            Kind::File {
+                data: &mut entry,
+                executable,
+            }
         };
         write_entry(plan, &name, kind, &mut stats)?;
     }
@@ -156,18 +178,26 @@ fn write_entry<R: Read>(
         return Ok(());
     }
     let into = relative_components(plan.into).map_err(unsafe_entry)?;
-    let rel: Vec<String> = into.into_iter().chain(parts[plan.strip_components..].iter().cloned()).collect();
+    let rel: Vec<String> = into
+        .into_iter()
+        .chain(parts[plan.strip_components..].iter().cloned())
+        .collect();
     let dest = prepare_parents(plan.target, &rel).map_err(unsafe_entry)?;
     match std::fs::symlink_metadata(&dest) {
         Ok(meta) if meta.is_dir() && !matches!(kind, Kind::Dir) => {
-            return Err(unsafe_entry("a folder of that name was already unpacked".into()));
+            return Err(unsafe_entry(
+                "a folder of that name was already unpacked".into(),
+            ));
         }
         Ok(meta) if !meta.is_dir() => std::fs::remove_file(&dest).at(&dest)?,
         _ => {}
     }
     match kind {
         Kind::Dir => std::fs::create_dir_all(&dest).at(&dest)?,
-        Kind::File { mut data, executable } => {
+        Kind::File {
+            mut data,
+            executable,
+        } => {
             let mut out = File::create(&dest).at(&dest)?;
             std::io::copy(&mut data, &mut out).map_err(|e| FetchError::Archive {
                 archive: plan.archive.to_path_buf(),
@@ -182,7 +212,9 @@ fn write_entry<R: Read>(
         Kind::Hardlink(target) => {
             let target_parts = relative_components(&target).map_err(unsafe_entry)?;
             if target_parts.len() <= plan.strip_components {
-                return Err(unsafe_entry(format!("hard link to `{target}` outside the unpacked tree")));
+                return Err(unsafe_entry(format!(
+                    "hard link to `{target}` outside the unpacked tree"
+                )));
             }
             let into = relative_components(plan.into).map_err(unsafe_entry)?;
             let target_rel: Vec<String> = into
@@ -214,11 +246,17 @@ fn prepare_parents(target: &Path, rel: &[String]) -> std::result::Result<PathBuf
             path.push(folder);
             match std::fs::symlink_metadata(&path) {
                 Ok(meta) if meta.file_type().is_symlink() => {
-                    return Err(format!("`{folder}` on its path is a link; refusing to write through it"));
+                    return Err(format!(
+                        "`{folder}` on its path is a link; refusing to write through it"
+                    ));
                 }
-                Ok(meta) if !meta.is_dir() => return Err(format!("`{folder}` on its path is a file")),
+                Ok(meta) if !meta.is_dir() => {
+                    return Err(format!("`{folder}` on its path is a file"));
+                }
                 Ok(_) => {}
-                Err(_) => std::fs::create_dir(&path).map_err(|e| format!("{}: {e}", path.display()))?,
+                Err(_) => {
+                    std::fs::create_dir(&path).map_err(|e| format!("{}: {e}", path.display()))?
+                }
             }
         }
         path.push(last);

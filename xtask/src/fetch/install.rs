@@ -54,7 +54,11 @@ pub enum Outcome {
 }
 
 /// Installs `manifest` under `options.root`.
-pub fn install(manifest: &Manifest, options: &InstallOptions, progress: &Progress) -> Result<Outcome> {
+pub fn install(
+    manifest: &Manifest,
+    options: &InstallOptions,
+    progress: &Progress,
+) -> Result<Outcome> {
     let root = &options.root;
     let folder = dataset_folder(root, manifest);
     if !options.force && is_verified(manifest, &folder) {
@@ -63,13 +67,21 @@ pub fn install(manifest: &Manifest, options: &InstallOptions, progress: &Progres
     std::fs::create_dir_all(root).at(root)?;
     let sources = resolve_sources(manifest, options)?;
     if sources.iter().any(|s| matches!(s, Source::Manual)) {
-        if folder.is_dir() && options.archives.is_empty() && missing_proof(manifest, &folder).is_empty() {
-            progress.say(&format!("checking the copy placed by hand in {}", folder.display()));
+        if folder.is_dir()
+            && options.archives.is_empty()
+            && missing_proof(manifest, &folder).is_empty()
+        {
+            progress.say(&format!(
+                "checking the copy placed by hand in {}",
+                folder.display()
+            ));
             let summary = check_layout(manifest, &folder)?;
             Marker::by_hand(manifest).write(&folder)?;
             return Ok(Outcome::VerifiedInPlace { folder, summary });
         }
-        return Err(FetchError::ManualStepRequired(manual_message(manifest, options, &sources)));
+        return Err(FetchError::ManualStepRequired(manual_message(
+            manifest, options, &sources,
+        )));
     }
     let mut verified: Vec<(&Archive, PathBuf, Digests)> = Vec::new();
     for (archive, source) in manifest.archives.iter().zip(&sources) {
@@ -102,7 +114,12 @@ pub fn install(manifest: &Manifest, options: &InstallOptions, progress: &Progres
 }
 
 /// The archive's path on disk, downloading it when needed.
-fn obtain(archive: &Archive, source: &Source, options: &InstallOptions, progress: &Progress) -> Result<PathBuf> {
+fn obtain(
+    archive: &Archive,
+    source: &Source,
+    options: &InstallOptions,
+    progress: &Progress,
+) -> Result<PathBuf> {
     match source {
         Source::User(path) | Source::Local(path) => Ok(path.clone()),
         Source::Download { dest, urls } => {
@@ -120,7 +137,12 @@ fn obtain(archive: &Archive, source: &Source, options: &InstallOptions, progress
 }
 
 /// Verifies an archive; a downloaded file that fails is renamed `<file>.corrupt` and kept.
-fn verify_checked(archive: &Archive, path: &Path, source: &Source, progress: &Progress) -> Result<Digests> {
+fn verify_checked(
+    archive: &Archive,
+    path: &Path,
+    source: &Source,
+    progress: &Progress,
+) -> Result<Digests> {
     progress.say(&format!("verifying {}", path.display()));
     match verify_archive(path, archive, progress) {
         Ok(digests) => {
@@ -132,14 +154,22 @@ fn verify_checked(archive: &Archive, path: &Path, source: &Source, progress: &Pr
             }
             Ok(digests)
         }
-        Err(FetchError::ChecksumMismatch { path: _, algorithm, expected, actual })
-            if matches!(source, Source::Download { .. }) =>
-        {
+        Err(FetchError::ChecksumMismatch {
+            path: _,
+            algorithm,
+            expected,
+            actual,
+        }) if matches!(source, Source::Download { .. }) => {
             let mut kept = path.as_os_str().to_owned();
             kept.push(".corrupt");
             let kept = PathBuf::from(kept);
             std::fs::rename(path, &kept).at(&kept)?;
-            Err(FetchError::ChecksumMismatch { path: kept, algorithm, expected, actual })
+            Err(FetchError::ChecksumMismatch {
+                path: kept,
+                algorithm,
+                expected,
+                actual,
+            })
         }
         Err(e) => Err(e),
     }
@@ -162,12 +192,17 @@ fn unpack_all(
             strip_components: archive.strip_components,
         };
         let stats = unpack(&plan, progress)?;
-        progress.say(&format!("  {} entries written, {} skipped", stats.written, stats.skipped));
+        progress.say(&format!(
+            "  {} entries written, {} skipped",
+            stats.written, stats.skipped
+        ));
     }
     progress.say("checking the layout");
     let summary = check_layout(manifest, partial)?;
-    let digests: Vec<(String, Digests)> =
-        verified.iter().map(|(a, _, d)| (a.file.clone(), d.clone())).collect();
+    let digests: Vec<(String, Digests)> = verified
+        .iter()
+        .map(|(a, _, d)| (a.file.clone(), d.clone()))
+        .collect();
     Marker::from_archives(manifest, &digests).write(partial)?;
     Ok(summary)
 }
@@ -199,13 +234,24 @@ fn manual_message(manifest: &Manifest, options: &InstallOptions, sources: &[Sour
         manifest.title, manifest.name, manifest.homepage, manifest.terms
     );
     if let Some(manual) = &manifest.manual {
-        text.push_str(&format!("Get it from: {}\n{}\n", manual.url, manual.steps.trim_end()));
+        text.push_str(&format!(
+            "Get it from: {}\n{}\n",
+            manual.url,
+            manual.steps.trim_end()
+        ));
     }
     text.push_str("Files needed:\n");
     let mut args = String::new();
     for (archive, source) in manifest.archives.iter().zip(sources) {
-        let size = archive.bytes.map(super::list::human_bytes).unwrap_or_else(|| "size unknown".into());
-        let status = if matches!(source, Source::Manual) { "missing" } else { "have" };
+        let size = archive
+            .bytes
+            .map(super::list::human_bytes)
+            .unwrap_or_else(|| "size unknown".into());
+        let status = if matches!(source, Source::Manual) {
+            "missing"
+        } else {
+            "have"
+        };
         text.push_str(&format!("  {} ({size}) [{status}]\n", archive.file));
         args.push_str(&format!(" --archive ~/Downloads/{}", archive.file));
     }

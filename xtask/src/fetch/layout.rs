@@ -35,13 +35,18 @@ pub fn check_layout(manifest: &Manifest, folder: &Path) -> Result<LayoutSummary>
     };
     let missing = missing_proof(manifest, folder);
     if !missing.is_empty() {
-        return Err(fail(missing.iter().map(|m| format!("missing {m}")).collect()));
+        return Err(fail(
+            missing.iter().map(|m| format!("missing {m}")).collect(),
+        ));
     }
     let Some(kind) = &manifest.kind else {
         return Ok(LayoutSummary { splits: Vec::new() });
     };
-    let kind: DatasetKind = kind.parse().map_err(|e: xbn_data::DataError| fail(vec![e.to_string()]))?;
-    let report = check_dataset(kind, folder, &LoadOptions::default()).map_err(|e| fail(vec![e.to_string()]))?;
+    let kind: DatasetKind = kind
+        .parse()
+        .map_err(|e: xbn_data::DataError| fail(vec![e.to_string()]))?;
+    let report = check_dataset(kind, folder, &LoadOptions::default())
+        .map_err(|e| fail(vec![e.to_string()]))?;
     if !report.ok {
         return Err(fail(report.problems));
     }

@@ -55,11 +55,16 @@ pub fn render(manifests: &[Manifest], root: &Path) -> String {
     for m in manifests {
         let state = match state(m, root) {
             State::Installed => "installed",
-            State::Unverified if missing_proof(m, &dataset_folder(root, m)).is_empty() => "unverified",
+            State::Unverified if missing_proof(m, &dataset_folder(root, m)).is_empty() => {
+                "unverified"
+            }
             State::Unverified => "incomplete",
             State::Absent => "-",
         };
-        let size = m.total_bytes().map(human_bytes).unwrap_or_else(|| "?".into());
+        let size = m
+            .total_bytes()
+            .map(human_bytes)
+            .unwrap_or_else(|| "?".into());
         let access = if m.manual.is_some() { "manual" } else { "http" };
         out.push_str(&format!(
             "{:<14} {:<12} {:>10}  {:<8} {} ({})\n",

@@ -128,7 +128,12 @@ impl Manifest {
     }
 
     fn validate(&self) -> std::result::Result<(), String> {
-        if self.name.is_empty() || !self.name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
+        if self.name.is_empty()
+            || !self
+                .name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-')
+        {
             return Err(format!("name `{}` must be non-empty [a-z0-9-]", self.name));
         }
         let single = |what: &str, value: &str| match relative_components(value) {
@@ -136,7 +141,10 @@ impl Manifest {
             _ => Err(format!("{what} `{value}` must be a plain relative path")),
         };
         if relative_components(&self.folder).map(|p| p.len()) != Ok(1) {
-            return Err(format!("folder `{}` must be a single plain folder name", self.folder));
+            return Err(format!(
+                "folder `{}` must be a single plain folder name",
+                self.folder
+            ));
         }
         if self.archives.is_empty() {
             return Err("at least one [[archives]] entry is required".into());
@@ -146,7 +154,10 @@ impl Manifest {
         }
         for archive in &self.archives {
             if relative_components(&archive.file).map(|p| p.len()) != Ok(1) {
-                return Err(format!("archive file `{}` must be a bare file name", archive.file));
+                return Err(format!(
+                    "archive file `{}` must be a bare file name",
+                    archive.file
+                ));
             }
             if !archive.into.is_empty() {
                 single("into", &archive.into)?;
@@ -167,7 +178,12 @@ impl Manifest {
 
 fn check_hex(what: &str, value: Option<&str>, len: usize) -> std::result::Result<(), String> {
     match value {
-        Some(v) if v.len() != len || !v.chars().all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase()) => {
+        Some(v)
+            if v.len() != len
+                || !v
+                    .chars()
+                    .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase()) =>
+        {
             Err(format!("{what} `{v}` must be {len} lower-case hex digits"))
         }
         _ => Ok(()),
@@ -180,7 +196,9 @@ pub fn check_scheme(url: &str) -> Result<()> {
     if lower.starts_with("http://") || lower.starts_with("https://") {
         Ok(())
     } else {
-        Err(FetchError::UnsupportedScheme { url: url.to_string() })
+        Err(FetchError::UnsupportedScheme {
+            url: url.to_string(),
+        })
     }
 }
 
@@ -200,7 +218,11 @@ pub fn load_all(dir: &Path) -> Result<Vec<Manifest>> {
 /// Finds the manifest called `name` in `dir`.
 pub fn find(dir: &Path, name: &str) -> Result<Manifest> {
     let all = load_all(dir)?;
-    let known = all.iter().map(|m| m.name.as_str()).collect::<Vec<_>>().join(", ");
+    let known = all
+        .iter()
+        .map(|m| m.name.as_str())
+        .collect::<Vec<_>>()
+        .join(", ");
     all.into_iter()
         .find(|m| m.name == name)
         .ok_or_else(|| FetchError::UnknownDataset {

@@ -103,8 +103,12 @@ pub fn is_verified(manifest: &Manifest, folder: &Path) -> bool {
     manifest.archives.iter().all(|archive| {
         marker.archives.iter().any(|m| {
             m.file == archive.file
-                && agrees(archive.sha256.as_deref(), &m.sha256, archive, |a| a.sha256.as_deref())
-                && agrees(archive.md5.as_deref(), &m.md5, archive, |a| a.md5.as_deref())
+                && agrees(archive.sha256.as_deref(), &m.sha256, archive, |a| {
+                    a.sha256.as_deref()
+                })
+                && agrees(archive.md5.as_deref(), &m.md5, archive, |a| {
+                    a.md5.as_deref()
+                })
         })
     })
 }
@@ -118,6 +122,12 @@ fn agrees(
 ) -> bool {
     match published {
         None => true,
-        Some(p) => p == recorded || archive.alternatives.iter().any(|a| alt(a) == Some(recorded)),
+        Some(p) => {
+            p == recorded
+                || archive
+                    .alternatives
+                    .iter()
+                    .any(|a| alt(a) == Some(recorded))
+        }
     }
 }

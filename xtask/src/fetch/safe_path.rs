@@ -54,7 +54,9 @@ pub fn check_link_target(target: &str, depth: usize) -> Result<(), String> {
             ".." => {
                 ups += 1;
                 if ups > depth {
-                    return Err(format!("link target `{target}` points outside the target folder"));
+                    return Err(format!(
+                        "link target `{target}` points outside the target folder"
+                    ));
                 }
             }
             p if !seen_normal && p.len() >= 2 && p.as_bytes()[1] == b':' => {

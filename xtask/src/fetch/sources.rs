@@ -39,17 +39,26 @@ pub fn resolve_sources(manifest: &Manifest, options: &InstallOptions) -> Result<
                 message: "no such file".into(),
             });
         }
-        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-        let matched = manifest.archives.iter().position(|a| a.file == name).or_else(|| {
-            (manifest.archives.len() == 1 && options.archives.len() == 1).then_some(0)
-        });
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let matched = manifest
+            .archives
+            .iter()
+            .position(|a| a.file == name)
+            .or_else(|| (manifest.archives.len() == 1 && options.archives.len() == 1).then_some(0));
         match matched {
             Some(i) => given.push((i, path.clone())),
             None => {
                 let names: Vec<&str> = manifest.archives.iter().map(|a| a.file.as_str()).collect();
                 return Err(FetchError::BadArchiveArgument {
                     path: path.clone(),
-                    message: format!("matches no archive of `{}` (expected: {})", manifest.name, names.join(", ")),
+                    message: format!(
+                        "matches no archive of `{}` (expected: {})",
+                        manifest.name,
+                        names.join(", ")
+                    ),
                 });
             }
         }

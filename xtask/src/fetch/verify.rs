@@ -54,13 +54,24 @@ pub fn digest_file(path: &Path, progress: &Progress) -> Result<Digests> {
 /// algorithm, the expected and the actual digest.
 pub fn verify_archive(path: &Path, archive: &Archive, progress: &Progress) -> Result<Digests> {
     let digests = digest_file(path, progress)?;
-    let primary = mismatch(&digests, archive.bytes, archive.sha256.as_deref(), archive.md5.as_deref());
+    let primary = mismatch(
+        &digests,
+        archive.bytes,
+        archive.sha256.as_deref(),
+        archive.md5.as_deref(),
+    );
     let Some((algorithm, expected, actual)) = primary else {
         return Ok(digests);
     };
     let alternative_ok = archive.alternatives.iter().any(|alt| {
         (alt.sha256.is_some() || alt.md5.is_some())
-            && mismatch(&digests, alt.bytes, alt.sha256.as_deref(), alt.md5.as_deref()).is_none()
+            && mismatch(
+                &digests,
+                alt.bytes,
+                alt.sha256.as_deref(),
+                alt.md5.as_deref(),
+            )
+            .is_none()
     });
     if alternative_ok {
         return Ok(digests);
@@ -119,7 +130,10 @@ mod tests {
         let path = dir.path().join("abc");
         std::fs::write(&path, b"abc").unwrap();
         let d = digest_file(&path, &Progress::hidden()).unwrap();
-        assert_eq!(d.sha256, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+        assert_eq!(
+            d.sha256,
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
         assert_eq!(d.md5, "900150983cd24fb0d6963f7d28e17f72");
         assert_eq!(d.bytes, 3);
     }

@@ -7,7 +7,8 @@ use std::time::Duration;
 pub struct LoaderConfig {
     /// Worker threads (≥ 1).
     pub workers: usize,
-    /// Finished batches the workers may run ahead of the consumer (≥ 1).
+    /// Batches the workers may run ahead of the consumer: taken from the sampler but not yet
+    /// delivered (≥ 1; at least `workers` to keep every worker busy).
     pub prefetch: usize,
     /// Seed of the augmentations: batch `b` draws from an RNG seeded by `(seed, b)`, so output
     /// depends on neither the number of workers nor their timing. Use a different seed per

@@ -37,7 +37,7 @@ use std::thread::JoinHandle;
 use std::time::Instant;
 
 use candle_core::{Device, Tensor};
-use crossbeam_channel::{Receiver, bounded};
+use crossbeam_channel::{Receiver, Sender, bounded, unbounded};
 
 pub use config::{LoaderConfig, LoaderStats};
 use worker::{Job, RawBatch};
@@ -66,6 +66,7 @@ type Sampler = Box<dyn Iterator<Item = Vec<usize>> + Send>;
 #[derive(Debug)]
 pub struct Loader {
     results: Option<Receiver<(usize, Result<RawBatch>)>>,
+    tickets: Option<Sender<()>>,
     pending: BTreeMap<usize, Result<RawBatch>>,
     next: usize,
     done: bool,
@@ -81,7 +82,8 @@ pub struct Loader {
 
 impl Loader {
     /// Starts `config.workers` threads loading `batches` (lists of indices into `index.items`)
-    /// through `transform`, at most `config.prefetch` finished batches ahead.
+    /// through `transform`, with at most `config.prefetch` batches taken from the sampler but
+    /// not yet delivered (being built, or built and waiting).
     pub fn new<I>(
         index: Arc<DatasetIndex>,
         batches: I,
@@ -107,15 +109,22 @@ impl Loader {
         });
         let sampler: Arc<Mutex<(usize, Sampler)>> = Arc::new(Mutex::new((0, Box::new(batches))));
         let stop = Arc::new(AtomicBool::new(false));
-        let (tx, rx) = bounded(config.prefetch);
+        // A worker needs a ticket to take a batch from the sampler; the consumer hands one back
+        // per delivered batch, so at most `prefetch` batches are taken but not yet delivered.
+        let (ticket_tx, ticket_rx) = bounded(config.prefetch);
+        for _ in 0..config.prefetch {
+            let _ = ticket_tx.send(());
+        }
+        let (tx, rx) = unbounded();
         let mut workers = Vec::with_capacity(config.workers);
         for w in 0..config.workers {
             let (job, sampler, stop, tx) = (job.clone(), sampler.clone(), stop.clone(), tx.clone());
+            let tickets = ticket_rx.clone();
             let handle = std::thread::Builder::new()
                 .name(format!("xbn-loader-{w}"))
                 .spawn(move || {
                     let mut scratch = Scratch::new();
-                    while !stop.load(Ordering::Relaxed) {
+                    while tickets.recv().is_ok() && !stop.load(Ordering::Relaxed) {
                         let next = match sampler.lock() {
                             Ok(mut s) => s.1.next().map(|b| {
                                 s.0 += 1;
@@ -142,6 +151,7 @@ impl Loader {
         };
         Ok(Loader {
             results: Some(rx),
+            tickets: Some(ticket_tx),
             pending: BTreeMap::new(),
             next: 0,
             done: false,
@@ -160,7 +170,11 @@ impl Loader {
     pub fn stats(&self) -> LoaderStats {
         let elapsed = self.started.elapsed();
         let rate = self.stats.images as f64 / elapsed.as_secs_f64().max(1e-9);
-        LoaderStats { elapsed, images_per_second: rate, ..self.stats }
+        LoaderStats {
+            elapsed,
+            images_per_second: rate,
+            ..self.stats
+        }
     }
 
     /// Turns a worker's batch into tensors, counting skipped images and enforcing the
@@ -170,7 +184,11 @@ impl Loader {
         self.attempted += (n + raw.skipped.len()) as u64;
         self.stats.skipped += raw.skipped.len() as u64;
         for (i, e) in &raw.skipped {
-            tracing::warn!(index = i, "skipping corrupt image ({} skipped so far): {e}", self.stats.skipped);
+            tracing::warn!(
+                index = i,
+                "skipping corrupt image ({} skipped so far): {e}",
+                self.stats.skipped
+            );
         }
         let fraction = self.stats.skipped as f64 / self.attempted.max(1) as f64;
         let over = self.attempted as usize >= self.config.skip_grace
@@ -191,7 +209,10 @@ impl Loader {
                     100.0 * self.config.max_skip_fraction
                 )
             };
-            return Err(DataError::Decode { path, message: format!("{message}; {why}") });
+            return Err(DataError::Decode {
+                path,
+                message: format!("{message}; {why}"),
+            });
         }
         let (h, w) = self.shape;
         let mut images = Tensor::from_vec(raw.data, (n, 3, h, w), &Device::Cpu)?;
@@ -203,12 +224,19 @@ impl Loader {
         self.stats.batches += 1;
         self.stats.images += n as u64;
         let skipped = raw.skipped.into_iter().map(|(i, _)| i).collect();
-        Ok(Batch { number, images, labels, indices: raw.indices, skipped })
+        Ok(Batch {
+            number,
+            images,
+            labels,
+            indices: raw.indices,
+            skipped,
+        })
     }
 
     fn shutdown(&mut self) {
         self.done = true;
         self.stop.store(true, Ordering::Relaxed);
+        self.tickets = None;
         self.results = None;
         self.pending.clear();
         for handle in self.workers.drain(..) {
@@ -229,6 +257,9 @@ impl Iterator for Loader {
             if let Some(result) = self.pending.remove(&self.next) {
                 let number = self.next;
                 self.next += 1;
+                if let Some(t) = &self.tickets {
+                    let _ = t.send(());
+                }
                 let out = result.and_then(|raw| self.deliver(number, raw));
                 if out.is_err() {
                     self.shutdown();

@@ -33,7 +33,12 @@ pub(crate) struct Job {
 
 impl Job {
     /// Builds batch number `number` from dataset `indices`, with the RNG of `(seed, number)`.
-    pub fn build(&self, number: usize, indices: &[usize], scratch: &mut Scratch) -> Result<RawBatch> {
+    pub fn build(
+        &self,
+        number: usize,
+        indices: &[usize],
+        scratch: &mut Scratch,
+    ) -> Result<RawBatch> {
         let (h, w) = self.transform.output_size();
         let chw = 3 * h * w;
         let mut rng = ChaCha8Rng::seed_from_u64(mix(mix(self.seed) ^ number as u64));
@@ -60,7 +65,12 @@ impl Job {
                 Err(e) => return Err(e),
             };
             let k = batch.indices.len();
-            self.transform.apply(&image, &mut rng, scratch, &mut batch.data[k * chw..(k + 1) * chw])?;
+            self.transform.apply(
+                &image,
+                &mut rng,
+                scratch,
+                &mut batch.data[k * chw..(k + 1) * chw],
+            )?;
             batch.indices.push(i);
             batch.labels.push(item.label);
         }

@@ -37,7 +37,12 @@ pub fn random_resized_crop(
         if w > 0.0 && h > 0.0 && w <= wf && h <= hf {
             let top = rng.random_range(0..=(height - h as u32)) as f64;
             let left = rng.random_range(0..=(width - w as u32)) as f64;
-            return Region { left, top, width: w, height: h };
+            return Region {
+                left,
+                top,
+                width: w,
+                height: h,
+            };
         }
     }
     let in_ratio = wf / hf;
@@ -48,7 +53,12 @@ pub fn random_resized_crop(
     } else {
         (wf, hf)
     };
-    Region { left: ((wf - w) / 2.0).round(), top: ((hf - h) / 2.0).round(), width: w, height: h }
+    Region {
+        left: ((wf - w) / 2.0).round(),
+        top: ((hf - h) / 2.0).round(),
+        width: w,
+        height: h,
+    }
 }
 
 fn uniform(rng: &mut dyn RngCore, a: f64, b: f64) -> f64 {

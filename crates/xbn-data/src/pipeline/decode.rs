@@ -5,6 +5,7 @@ use std::path::Path;
 
 use image::{ImageFormat, ImageReader, RgbImage};
 
+use super::jpeg::jpeg_is_complete;
 use crate::{BoundingBox, DataError, ImageSource, Result};
 
 /// The RGB pixels of `source`: a file decoded and cropped to its bounding box (clipped to the
@@ -12,8 +13,10 @@ use crate::{BoundingBox, DataError, ImageSource, Result};
 pub fn load_image(source: &ImageSource) -> Result<RgbImage> {
     match source {
         ImageSource::File { path, crop } => {
-            let bytes = std::fs::read(path)
-                .map_err(|e| DataError::Io { path: path.clone(), source: e })?;
+            let bytes = std::fs::read(path).map_err(|e| DataError::Io {
+                path: path.clone(),
+                source: e,
+            })?;
             let image = decode_image(&bytes, path)?;
             match crop {
                 None => Ok(image),
@@ -25,10 +28,13 @@ pub fn load_image(source: &ImageSource) -> Result<RgbImage> {
 }
 
 /// Decodes JPEG or PNG `bytes` (format guessed from the content) to RGB; `path` names the file
-/// in errors. A JPEG without its end-of-image marker (a truncated file) is an error, though the
-/// decoder itself would fill the missing rows with grey.
+/// in errors. A JPEG that stops before its end-of-image marker (a truncated file) is an error,
+/// though the decoder itself would fill the missing rows with grey.
 pub fn decode_image(bytes: &[u8], path: &Path) -> Result<RgbImage> {
-    let fail = |message: String| DataError::Decode { path: path.to_path_buf(), message };
+    let fail = |message: String| DataError::Decode {
+        path: path.to_path_buf(),
+        message,
+    };
     let reader = ImageReader::new(Cursor::new(bytes))
         .with_guessed_format()
         .map_err(|e| fail(e.to_string()))?;
@@ -38,17 +44,11 @@ pub fn decode_image(bytes: &[u8], path: &Path) -> Result<RgbImage> {
         Some(other) => return Err(fail(format!("unsupported image format {other:?}"))),
         None => return Err(fail("not a JPEG or PNG file".into())),
     }
-    if format == Some(ImageFormat::Jpeg) && !has_jpeg_end(bytes) {
+    if format == Some(ImageFormat::Jpeg) && !jpeg_is_complete(bytes) {
         return Err(fail("truncated JPEG (no end-of-image marker)".into()));
     }
     let image = reader.decode().map_err(|e| fail(e.to_string()))?;
     Ok(image.into_rgb8())
-}
-
-/// Whether a JPEG stream ends with its EOI marker `FF D9` (trailing padding bytes allowed).
-fn has_jpeg_end(bytes: &[u8]) -> bool {
-    let tail = &bytes[bytes.len().saturating_sub(1024)..];
-    tail.windows(2).any(|w| w == [0xFF, 0xD9])
 }
 
 fn crop_to(image: RgbImage, b: &BoundingBox, path: &Path) -> Result<RgbImage> {

@@ -18,7 +18,11 @@ pub struct ColorJitter {
 }
 
 fn factor(rng: &mut dyn RngCore, a: f32) -> f32 {
-    if a > 0.0 { rng.random_range((1.0 - a).max(0.0)..=(1.0 + a)) } else { 1.0 }
+    if a > 0.0 {
+        rng.random_range((1.0 - a).max(0.0)..=(1.0 + a))
+    } else {
+        1.0
+    }
 }
 
 fn grey(p: &[u8]) -> f32 {
@@ -33,7 +37,11 @@ impl ColorJitter {
         let fs = factor(rng, self.saturation);
         let clamp = |v: f32| v.clamp(0.0, 255.0);
         let n = (pixels.len() / 3).max(1) as f32;
-        let mean = pixels.chunks_exact(3).map(|p| clamp(fb * grey(p))).sum::<f32>() / n;
+        let mean = pixels
+            .chunks_exact(3)
+            .map(|p| clamp(fb * grey(p)))
+            .sum::<f32>()
+            / n;
         for p in pixels.chunks_exact_mut(3) {
             let mut v = [0f32; 3];
             for k in 0..3 {

@@ -19,6 +19,7 @@
 mod crop;
 mod decode;
 mod jitter;
+mod jpeg;
 mod normalize;
 mod resize;
 mod transform;
@@ -26,6 +27,7 @@ mod transform;
 pub use crop::{Region, centre_crop, random_resized_crop};
 pub use decode::{decode_image, load_image};
 pub use jitter::ColorJitter;
+pub use jpeg::jpeg_is_complete;
 pub use normalize::{Normalization, batch_tensor, write_chw};
 pub use resize::Scratch;
-pub use transform::{EvalTransform, Transform, TrainTransform};
+pub use transform::{EvalTransform, TrainTransform, Transform};

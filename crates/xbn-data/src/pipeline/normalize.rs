@@ -15,10 +15,15 @@ pub struct Normalization {
 
 impl Normalization {
     /// ImageNet statistics, as torchvision's pretrained backbones (ResNet-50, ViT, …) expect.
-    pub const IMAGENET: Normalization =
-        Normalization { mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] };
+    pub const IMAGENET: Normalization = Normalization {
+        mean: [0.485, 0.456, 0.406],
+        std: [0.229, 0.224, 0.225],
+    };
     /// `v / 255 − ½` over `½`: values in `[−1, 1]` (for small networks trained from scratch).
-    pub const HALF: Normalization = Normalization { mean: [0.5; 3], std: [0.5; 3] };
+    pub const HALF: Normalization = Normalization {
+        mean: [0.5; 3],
+        std: [0.5; 3],
+    };
 
     /// Lookup tables `lut[c][v] = (v / 255 − mean_c) / std_c`.
     pub fn tables(&self) -> [[f32; 256]; 3] {

@@ -17,7 +17,9 @@ pub struct Scratch {
 
 impl std::fmt::Debug for Scratch {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Scratch").field("buffer_len", &self.buffer.len()).finish()
+        f.debug_struct("Scratch")
+            .field("buffer_len", &self.buffer.len())
+            .finish()
     }
 }
 
@@ -38,15 +40,22 @@ impl Scratch {
         height: u32,
     ) -> Result<&mut [u8]> {
         let fail = |m: String| DataError::Config(format!("resize: {m}"));
-        let src = ImageRef::new(image.width(), image.height(), image.as_raw(), PixelType::U8x3)
-            .map_err(|e| fail(e.to_string()))?;
+        let src = ImageRef::new(
+            image.width(),
+            image.height(),
+            image.as_raw(),
+            PixelType::U8x3,
+        )
+        .map_err(|e| fail(e.to_string()))?;
         self.buffer.resize(width as usize * height as usize * 3, 0);
         let mut dst = Image::from_slice_u8(width, height, &mut self.buffer, PixelType::U8x3)
             .map_err(|e| fail(e.to_string()))?;
         let options = ResizeOptions::new()
             .resize_alg(ResizeAlg::Convolution(FilterType::Bilinear))
             .crop(region.left, region.top, region.width, region.height);
-        self.resizer.resize(&src, &mut dst, &options).map_err(|e| fail(e.to_string()))?;
+        self.resizer
+            .resize(&src, &mut dst, &options)
+            .map_err(|e| fail(e.to_string()))?;
         Ok(&mut self.buffer)
     }
 }

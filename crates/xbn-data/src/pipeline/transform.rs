@@ -68,9 +68,20 @@ impl Transform for TrainTransform {
         scratch: &mut Scratch,
         out: &mut [f32],
     ) -> Result<()> {
-        let region = random_resized_crop(image.width(), image.height(), self.scale, self.ratio, rng);
+        let region =
+            random_resized_crop(image.width(), image.height(), self.scale, self.ratio, rng);
         let flip = self.flip_probability > 0.0 && rng.random_bool(self.flip_probability.min(1.0));
-        finish(image, region, self.size, flip, self.jitter, &self.normalization, rng, scratch, out)
+        finish(
+            image,
+            region,
+            self.size,
+            flip,
+            self.jitter,
+            &self.normalization,
+            rng,
+            scratch,
+            out,
+        )
     }
 }
 
@@ -89,7 +100,11 @@ pub struct EvalTransform {
 impl EvalTransform {
     /// `Resize(resize)`, `CenterCrop(crop)`, ImageNet normalization.
     pub fn new(resize: u32, crop: u32) -> EvalTransform {
-        EvalTransform { resize, crop, normalization: Normalization::IMAGENET }
+        EvalTransform {
+            resize,
+            crop,
+            normalization: Normalization::IMAGENET,
+        }
     }
 }
 
@@ -106,7 +121,17 @@ impl Transform for EvalTransform {
         out: &mut [f32],
     ) -> Result<()> {
         let region = centre_crop(image.width(), image.height(), self.resize, self.crop);
-        finish(image, region, self.crop, false, None, &self.normalization, rng, scratch, out)
+        finish(
+            image,
+            region,
+            self.crop,
+            false,
+            None,
+            &self.normalization,
+            rng,
+            scratch,
+            out,
+        )
     }
 }
 

@@ -29,7 +29,10 @@ pub struct ReaderOutput {
 
 /// Reads a whole text file, naming it in the error.
 pub(crate) fn read_text(path: &Path) -> Result<String> {
-    std::fs::read_to_string(path).map_err(|source| DataError::Io { path: path.to_path_buf(), source })
+    std::fs::read_to_string(path).map_err(|source| DataError::Io {
+        path: path.to_path_buf(),
+        source,
+    })
 }
 
 /// Reads a text file and returns its non-blank lines with their 1-based line numbers.
@@ -45,7 +48,11 @@ pub(crate) fn numbered_lines(path: &Path) -> Result<Vec<(usize, String)>> {
 
 /// A parse error at `path:line`.
 pub(crate) fn parse_error(path: &Path, line: usize, message: impl Into<String>) -> DataError {
-    DataError::Parse { path: path.to_path_buf(), line, message: message.into() }
+    DataError::Parse {
+        path: path.to_path_buf(),
+        line,
+        message: message.into(),
+    }
 }
 
 /// Splits a line into exactly `n` whitespace-separated fields (any run of spaces or tabs
@@ -62,7 +69,10 @@ pub(crate) fn fields<'a>(
         return Err(parse_error(
             path,
             line_no,
-            format!("expected {n} fields `{expected}`, found {}: `{line}`", f.len()),
+            format!(
+                "expected {n} fields `{expected}`, found {}: `{line}`",
+                f.len()
+            ),
         ));
     }
     Ok(f)
@@ -71,7 +81,11 @@ pub(crate) fn fields<'a>(
 /// Parses an unsigned integer field, naming the field, file and line on failure.
 pub(crate) fn parse_u64(path: &Path, line_no: usize, name: &str, value: &str) -> Result<u64> {
     value.parse::<u64>().map_err(|_| {
-        parse_error(path, line_no, format!("{name} must be a non-negative integer, found `{value}`"))
+        parse_error(
+            path,
+            line_no,
+            format!("{name} must be a non-negative integer, found `{value}`"),
+        )
     })
 }
 
@@ -95,7 +109,12 @@ pub(crate) struct IndexBuilder<K> {
 impl<K: Ord + Clone + Debug> IndexBuilder<K> {
     /// A builder; with `verify_files`, every file pushed is checked for existence.
     pub fn new(verify_files: bool) -> Self {
-        Self { verify_files, pending: Vec::new(), missing: Vec::new(), first_split: BTreeMap::new() }
+        Self {
+            verify_files,
+            pending: Vec::new(),
+            missing: Vec::new(),
+            first_split: BTreeMap::new(),
+        }
     }
 
     /// Adds an image file (optionally cropped). `listed_in` names where the file was listed;
@@ -111,9 +130,18 @@ impl<K: Ord + Clone + Debug> IndexBuilder<K> {
     ) -> Result<()> {
         let repeated = self.missing.last().is_some_and(|m| m.image == path);
         if self.verify_files && !repeated && !path.is_file() {
-            self.missing.push(MissingImage { image: path.clone(), listed_in: listed_in() });
+            self.missing.push(MissingImage {
+                image: path.clone(),
+                listed_in: listed_in(),
+            });
         }
-        self.push(ImageSource::File { path, crop }, key, split, role, listed_in)
+        self.push(
+            ImageSource::File { path, crop },
+            key,
+            split,
+            role,
+            listed_in,
+        )
     }
 
     /// Adds an item with any source.
@@ -138,7 +166,12 @@ impl<K: Ord + Clone + Debug> IndexBuilder<K> {
                 self.first_split.insert(key.clone(), (split, listed_in()));
             }
         }
-        self.pending.push(Pending { source, key, split, role });
+        self.pending.push(Pending {
+            source,
+            key,
+            split,
+            role,
+        });
         Ok(())
     }
 
@@ -147,8 +180,11 @@ impl<K: Ord + Clone + Debug> IndexBuilder<K> {
         let mut classes: Vec<(Split, &K)> =
             self.first_split.iter().map(|(k, (s, _))| (*s, k)).collect();
         classes.sort();
-        let labels: BTreeMap<&K, u32> =
-            classes.iter().enumerate().map(|(i, (_, k))| (*k, i as u32)).collect();
+        let labels: BTreeMap<&K, u32> = classes
+            .iter()
+            .enumerate()
+            .map(|(i, (_, k))| (*k, i as u32))
+            .collect();
         let items = self
             .pending
             .iter()
@@ -160,7 +196,10 @@ impl<K: Ord + Clone + Debug> IndexBuilder<K> {
             })
             .collect();
         ReaderOutput {
-            index: DatasetIndex { name: name.to_string(), items },
+            index: DatasetIndex {
+                name: name.to_string(),
+                items,
+            },
             missing: self.missing,
         }
     }

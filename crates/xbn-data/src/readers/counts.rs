@@ -77,15 +77,33 @@ pub fn index_counts(index: &DatasetIndex) -> OfficialCounts {
 /// all agree or `kind` has no official counts). A partial or modified copy of a dataset (or a
 /// small test fixture) lists its differences here; it is not an error by itself.
 pub fn count_mismatches(kind: DatasetKind, index: &DatasetIndex) -> Vec<String> {
-    let Some(official) = official_counts(kind) else { return Vec::new() };
+    let Some(official) = official_counts(kind) else {
+        return Vec::new();
+    };
     let found = index_counts(index);
     let pairs = [
-        ("train images", found.train_images, Some(official.train_images)),
-        ("train classes", found.train_classes, Some(official.train_classes)),
+        (
+            "train images",
+            found.train_images,
+            Some(official.train_images),
+        ),
+        (
+            "train classes",
+            found.train_classes,
+            Some(official.train_classes),
+        ),
         ("test images", found.test_images, Some(official.test_images)),
-        ("test classes", found.test_classes, Some(official.test_classes)),
+        (
+            "test classes",
+            found.test_classes,
+            Some(official.test_classes),
+        ),
         ("queries", found.queries.unwrap_or(0), official.queries),
-        ("gallery images", found.gallery.unwrap_or(0), official.gallery),
+        (
+            "gallery images",
+            found.gallery.unwrap_or(0),
+            official.gallery,
+        ),
     ];
     pairs
         .into_iter()

@@ -6,8 +6,8 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use super::common::{IndexBuilder, ReaderOutput, fields, numbered_lines, parse_error, parse_u64};
 use super::LoadOptions;
+use super::common::{IndexBuilder, ReaderOutput, fields, numbered_lines, parse_error, parse_u64};
 use crate::index::{Role, Split};
 use crate::{DataError, Result};
 
@@ -34,10 +34,18 @@ pub fn read(root: &Path, options: &LoadOptions) -> Result<ReaderOutput> {
         let id = parse_u64(&labels_path, no, "image_id", f[0])?;
         let class = parse_u64(&labels_path, no, "class_id", f[1])?;
         if class == 0 {
-            return Err(parse_error(&labels_path, no, "class_id starts at 1, found 0"));
+            return Err(parse_error(
+                &labels_path,
+                no,
+                "class_id starts at 1, found 0",
+            ));
         }
         if labels.insert(id, (class, no)).is_some() {
-            return Err(parse_error(&labels_path, no, format!("image_id {id} is listed twice")));
+            return Err(parse_error(
+                &labels_path,
+                no,
+                format!("image_id {id} is listed twice"),
+            ));
         }
     }
     let images_path = dir.join("images.txt");
@@ -67,9 +75,14 @@ pub fn read(root: &Path, options: &LoadOptions) -> Result<ReaderOutput> {
         } else {
             (Split::Test, Role::QueryAndReference)
         };
-        builder.push_file(dir.join("images").join(f[1]), None, class, split, role, || {
-            format!("{}:{no}", images_path.display())
-        })?;
+        builder.push_file(
+            dir.join("images").join(f[1]),
+            None,
+            class,
+            split,
+            role,
+            || format!("{}:{no}", images_path.display()),
+        )?;
     }
     Ok(builder.finish("cub"))
 }

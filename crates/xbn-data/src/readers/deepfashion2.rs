@@ -11,17 +11,23 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-use super::common::{IndexBuilder, ReaderOutput};
 use super::LoadOptions;
+use super::common::{IndexBuilder, ReaderOutput};
 use crate::index::{BoundingBox, Role, Split};
 use crate::{DataError, Result};
 
 fn annotation_error(path: &Path, message: impl Into<String>) -> DataError {
-    DataError::Annotation { path: path.to_path_buf(), message: message.into() }
+    DataError::Annotation {
+        path: path.to_path_buf(),
+        message: message.into(),
+    }
 }
 
 fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> DataError + '_ {
-    move |source| DataError::Io { path: path.to_path_buf(), source }
+    move |source| DataError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
 }
 
 /// Sorted `*.json` files of `dir`.
@@ -43,12 +49,17 @@ fn box_of(path: &Path, name: &str, item: &Value) -> Result<BoundingBox> {
         .and_then(Value::as_array)
         .map(|a| a.iter().filter_map(Value::as_f64).collect());
     let Some(c) = coords.filter(|c| c.len() == 4) else {
-        return Err(annotation_error(path, format!("{name}.bounding_box must be [x1, y1, x2, y2]")));
+        return Err(annotation_error(
+            path,
+            format!("{name}.bounding_box must be [x1, y1, x2, y2]"),
+        ));
     };
     if c.iter().any(|v| *v < 0.0) || c[2] <= c[0] || c[3] <= c[1] {
         return Err(annotation_error(
             path,
-            format!("{name}.bounding_box {c:?} is empty or negative (need 0 <= x1 < x2, 0 <= y1 < y2)"),
+            format!(
+                "{name}.bounding_box {c:?} is empty or negative (need 0 <= x1 < x2, 0 <= y1 < y2)"
+            ),
         ));
     }
     let [x1, y1, x2, y2] = [c[0], c[1], c[2], c[3]].map(|v| v.round() as u32);
@@ -85,7 +96,10 @@ pub fn read(root: &Path, options: &LoadOptions) -> Result<ReaderOutput> {
                 }
             };
             let pair_id = integer(&path, "pair_id", json.get("pair_id"))?;
-            let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+            let stem = path
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_default();
             let image = dir.join("image").join(format!("{stem}.jpg"));
             let mut items: Vec<(u64, &str, &Value)> = json
                 .as_object()
@@ -96,7 +110,11 @@ pub fn read(root: &Path, options: &LoadOptions) -> Result<ReaderOutput> {
             items.sort_by_key(|(n, _, _)| *n);
             for (_, name, item) in items {
                 let style = integer(&path, &format!("{name}.style"), item.get("style"))?;
-                integer(&path, &format!("{name}.category_id"), item.get("category_id"))?;
+                integer(
+                    &path,
+                    &format!("{name}.category_id"),
+                    item.get("category_id"),
+                )?;
                 let crop = box_of(&path, name, item)?;
                 if style == 0 {
                     continue;

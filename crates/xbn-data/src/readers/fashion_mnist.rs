@@ -5,8 +5,9 @@
 //!
 //! For metric learning the 70,000 images of both files are pooled and split by class: classes
 //! 0–4 (T-shirt/top, Trouser, Pullover, Dress, Coat; 35,000 images) train, classes 5–9 (Sandal,
-//! Shirt, Sneaker, Bag, Ankle boot; 35,000 images) test, leave-one-out protocol. Labels are the
-//! dataset's own class numbers. Images are served from memory as 28×28 RGB (grey replicated).
+//! Shirt, Sneaker, Bag, Ankle boot; 35,000 images) test, leave-one-out protocol. Labels are
+//! dense, so with all ten classes present they are the dataset's own class numbers. Images are
+//! served from memory as 28×28 RGB (grey replicated).
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -14,8 +15,8 @@ use std::sync::Arc;
 
 use flate2::read::GzDecoder;
 
-use super::common::{IndexBuilder, ReaderOutput};
 use super::LoadOptions;
+use super::common::{IndexBuilder, ReaderOutput};
 use crate::index::{ImageProvider, ImageSource, Role, Split};
 use crate::{DataError, Result};
 
@@ -41,7 +42,9 @@ fn read_idx_file(root: &Path, name: &str) -> Result<(PathBuf, Vec<u8>)> {
     }
     let file = std::fs::File::open(&gz).map_err(io(&gz))?;
     let mut bytes = Vec::new();
-    GzDecoder::new(file).read_to_end(&mut bytes).map_err(io(&gz))?;
+    GzDecoder::new(file)
+        .read_to_end(&mut bytes)
+        .map_err(io(&gz))?;
     Ok((gz, bytes))
 }
 
@@ -49,12 +52,19 @@ fn read_idx_file(root: &Path, name: &str) -> Result<(PathBuf, Vec<u8>)> {
 /// their product of bytes.
 fn idx_dims(path: &Path, bytes: &[u8], magic: u32, n_dims: usize) -> Result<Vec<usize>> {
     let word = |i: usize| -> Option<u32> {
-        bytes.get(4 * i..4 * i + 4).map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
+        bytes
+            .get(4 * i..4 * i + 4)
+            .map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
     };
-    let bad = |message: String| DataError::Annotation { path: path.to_path_buf(), message };
+    let bad = |message: String| DataError::Annotation {
+        path: path.to_path_buf(),
+        message,
+    };
     let found = word(0).ok_or_else(|| bad("file shorter than its IDX header".into()))?;
     if found != magic {
-        return Err(bad(format!("IDX magic number is {found:#010x}, expected {magic:#010x}")));
+        return Err(bad(format!(
+            "IDX magic number is {found:#010x}, expected {magic:#010x}"
+        )));
     }
     let dims: Vec<usize> = (1..=n_dims)
         .map(|i| word(i).map(|d| d as usize))
@@ -82,12 +92,19 @@ pub struct IdxImages {
 impl ImageProvider for IdxImages {
     fn image(&self, index: usize) -> Result<image::RgbImage> {
         let size = self.rows * self.cols;
-        let grey = self.pixels.get(index * size..(index + 1) * size).ok_or_else(|| {
-            DataError::Config(format!("Fashion-MNIST has {} images, asked for #{index}", self.len()))
-        })?;
+        let grey = self
+            .pixels
+            .get(index * size..(index + 1) * size)
+            .ok_or_else(|| {
+                DataError::Config(format!(
+                    "Fashion-MNIST has {} images, asked for #{index}",
+                    self.len()
+                ))
+            })?;
         let rgb: Vec<u8> = grey.iter().flat_map(|&v| [v, v, v]).collect();
-        image::RgbImage::from_raw(self.cols as u32, self.rows as u32, rgb)
-            .ok_or_else(|| DataError::Config("Fashion-MNIST image buffer has the wrong size".into()))
+        image::RgbImage::from_raw(self.cols as u32, self.rows as u32, rgb).ok_or_else(|| {
+            DataError::Config("Fashion-MNIST image buffer has the wrong size".into())
+        })
     }
 
     fn describe(&self, index: usize) -> String {
@@ -146,13 +163,20 @@ pub fn read(root: &Path, _options: &LoadOptions) -> Result<ReaderOutput> {
                 message: format!("label #{pos} is {}, expected 0..=9", lbl[8 + pos]),
             });
         }
-        let file_name = img_path.file_name().map(|n| n.to_string_lossy().into_owned());
+        let file_name = img_path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned());
         names.push((file_name.unwrap_or_default(), n_labels));
         pixels.extend_from_slice(&img[16..]);
         labels.extend_from_slice(&lbl[8..]);
     }
     let (rows, cols) = shape.unwrap_or((28, 28));
-    let provider: Arc<dyn ImageProvider> = Arc::new(IdxImages { pixels, rows, cols, names });
+    let provider: Arc<dyn ImageProvider> = Arc::new(IdxImages {
+        pixels,
+        rows,
+        cols,
+        names,
+    });
     let mut builder = IndexBuilder::new(false);
     for (i, &label) in labels.iter().enumerate() {
         let (split, role) = if label < TRAIN_CLASSES {
@@ -160,7 +184,10 @@ pub fn read(root: &Path, _options: &LoadOptions) -> Result<ReaderOutput> {
         } else {
             (Split::Test, Role::QueryAndReference)
         };
-        let source = ImageSource::Provided { provider: provider.clone(), index: i };
+        let source = ImageSource::Provided {
+            provider: provider.clone(),
+            index: i,
+        };
         builder.push(source, label, split, role, || provider.describe(i))?;
     }
     Ok(builder.finish("fashion-mnist"))

@@ -6,8 +6,8 @@
 
 use std::path::{Path, PathBuf};
 
-use super::common::{IndexBuilder, ReaderOutput};
 use super::LoadOptions;
+use super::common::{IndexBuilder, ReaderOutput};
 use crate::index::{Role, Split};
 use crate::{DataError, Result};
 
@@ -15,7 +15,10 @@ use crate::{DataError, Result};
 pub const IMAGE_EXTENSIONS: [&str; 3] = ["jpg", "jpeg", "png"];
 
 fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> DataError + '_ {
-    move |source| DataError::Io { path: path.to_path_buf(), source }
+    move |source| DataError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
 }
 
 /// Sorted entries of `dir` that are visible folders (`want_dirs`) or image files.
@@ -23,7 +26,10 @@ fn entries(dir: &Path, want_dirs: bool) -> Result<Vec<PathBuf>> {
     let mut out = Vec::new();
     for entry in std::fs::read_dir(dir).map_err(io_error(dir))? {
         let path = entry.map_err(io_error(dir))?.path();
-        let hidden = path.file_name().and_then(|n| n.to_str()).is_none_or(|n| n.starts_with('.'));
+        let hidden = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .is_none_or(|n| n.starts_with('.'));
         if hidden {
             continue;
         }
@@ -31,9 +37,10 @@ fn entries(dir: &Path, want_dirs: bool) -> Result<Vec<PathBuf>> {
             path.is_dir()
         } else {
             path.is_file()
-                && path.extension().and_then(|e| e.to_str()).is_some_and(|e| {
-                    IMAGE_EXTENSIONS.iter().any(|x| x.eq_ignore_ascii_case(e))
-                })
+                && path
+                    .extension()
+                    .and_then(|e| e.to_str())
+                    .is_some_and(|e| IMAGE_EXTENSIONS.iter().any(|x| x.eq_ignore_ascii_case(e)))
         };
         if keep {
             out.push(path);
@@ -48,7 +55,10 @@ fn classes(dir: &Path) -> Result<Vec<(String, Vec<PathBuf>)>> {
     let mut out = Vec::new();
     for class_dir in entries(dir, true)? {
         let images = entries(&class_dir, false)?;
-        let name = class_dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let name = class_dir
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
         if !images.is_empty() {
             out.push((name, images));
         }
@@ -61,11 +71,21 @@ pub fn read(root: &Path, options: &LoadOptions) -> Result<ReaderOutput> {
     let (train_dir, test_dir) = (root.join("train"), root.join("test"));
     let mut builder = IndexBuilder::new(false);
     let mut push = |split: Split, name: String, images: Vec<PathBuf>| -> Result<()> {
-        let role = if split == Split::Train { Role::Train } else { Role::QueryAndReference };
-        let class_dir = images.first().and_then(|p| p.parent()).map(Path::to_path_buf);
+        let role = if split == Split::Train {
+            Role::Train
+        } else {
+            Role::QueryAndReference
+        };
+        let class_dir = images
+            .first()
+            .and_then(|p| p.parent())
+            .map(Path::to_path_buf);
         for path in images {
             builder.push_file(path, None, name.clone(), split, role, || {
-                class_dir.as_ref().map(|d| d.display().to_string()).unwrap_or_default()
+                class_dir
+                    .as_ref()
+                    .map(|d| d.display().to_string())
+                    .unwrap_or_default()
             })?;
         }
         Ok(())
@@ -86,7 +106,15 @@ pub fn read(root: &Path, options: &LoadOptions) -> Result<ReaderOutput> {
         let all = classes(root)?;
         let n_train = (fraction * all.len() as f64).round() as usize;
         for (i, (name, images)) in all.into_iter().enumerate() {
-            push(if i < n_train { Split::Train } else { Split::Test }, name, images)?;
+            push(
+                if i < n_train {
+                    Split::Train
+                } else {
+                    Split::Test
+                },
+                name,
+                images,
+            )?;
         }
     }
     let out = builder.finish("folder");

@@ -7,10 +7,10 @@
 
 use std::path::Path;
 
-use super::common::{IndexBuilder, ReaderOutput, fields, numbered_lines, parse_error, parse_u64};
 use super::LoadOptions;
-use crate::index::{Role, Split};
+use super::common::{IndexBuilder, ReaderOutput, fields, numbered_lines, parse_error, parse_u64};
 use crate::Result;
+use crate::index::{Role, Split};
 
 const HEADER: &str = "image_name item_id evaluation_status";
 
@@ -26,15 +26,25 @@ pub fn read(root: &Path, options: &LoadOptions) -> Result<ReaderOutput> {
         h.split_whitespace().collect::<Vec<_>>() == HEADER.split_whitespace().collect::<Vec<_>>()
     });
     if !header_ok {
-        let (no, found) = lines.get(1).cloned().unwrap_or((count_no + 1, String::new()));
-        return Err(parse_error(&path, no, format!("expected the header `{HEADER}`, found `{found}`")));
+        let (no, found) = lines
+            .get(1)
+            .cloned()
+            .unwrap_or((count_no + 1, String::new()));
+        return Err(parse_error(
+            &path,
+            no,
+            format!("expected the header `{HEADER}`, found `{found}`"),
+        ));
     }
     let body = &lines[2..];
     if body.len() != count {
         return Err(parse_error(
             &path,
             *count_no,
-            format!("the first line says {count} images but the file lists {}", body.len()),
+            format!(
+                "the first line says {count} images but the file lists {}",
+                body.len()
+            ),
         ));
     }
     let mut builder = IndexBuilder::new(options.verify_files);

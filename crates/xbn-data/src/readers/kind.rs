@@ -76,12 +76,15 @@ impl FromStr for DatasetKind {
     /// ```
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let lower = s.trim().to_ascii_lowercase();
-        DatasetKind::ALL.into_iter().find(|k| k.name() == lower).ok_or_else(|| {
-            let names: Vec<&str> = DatasetKind::ALL.iter().map(|k| k.name()).collect();
-            DataError::Config(format!(
-                "unknown dataset `{s}`; expected one of: {}",
-                names.join(", ")
-            ))
-        })
+        DatasetKind::ALL
+            .into_iter()
+            .find(|k| k.name() == lower)
+            .ok_or_else(|| {
+                let names: Vec<&str> = DatasetKind::ALL.iter().map(|k| k.name()).collect();
+                DataError::Config(format!(
+                    "unknown dataset `{s}`; expected one of: {}",
+                    names.join(", ")
+                ))
+            })
     }
 }

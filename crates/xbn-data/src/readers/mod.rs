@@ -14,6 +14,7 @@ pub mod fashion_mnist;
 pub mod folder;
 pub mod inshop;
 mod kind;
+pub mod matv5;
 pub mod sop;
 
 use std::path::Path;
@@ -23,6 +24,7 @@ pub use counts::{OfficialCounts, count_mismatches, index_counts, official_counts
 pub use kind::DatasetKind;
 
 use crate::index::DatasetIndex;
+use crate::synthetic::{Synthetic, SyntheticConfig};
 use crate::{DataError, Result};
 
 /// How [`load_dataset`] reads a dataset.
@@ -38,11 +40,20 @@ pub struct LoadOptions {
     /// For the `folder` layout without `train/` and `test/` subfolders: the fraction of the
     /// (name-sorted) classes that train; `round(fraction · n_classes)` classes.
     pub folder_train_fraction: f64,
+    /// For `synthetic`: the generator's configuration (the root folder is not used). Not part
+    /// of the serialized options: configure it through the trainer's synthetic section.
+    #[serde(skip)]
+    pub synthetic: SyntheticConfig,
 }
 
 impl Default for LoadOptions {
     fn default() -> Self {
-        Self { verify_files: true, strict_counts: false, folder_train_fraction: 0.5 }
+        Self {
+            verify_files: true,
+            strict_counts: false,
+            folder_train_fraction: 0.5,
+            synthetic: SyntheticConfig::default(),
+        }
     }
 }
 
@@ -57,10 +68,10 @@ pub fn read_dataset(kind: DatasetKind, root: &Path, options: &LoadOptions) -> Re
         DatasetKind::Cars => cars::read(root, options),
         DatasetKind::Folder => folder::read(root, options),
         DatasetKind::FashionMnist => fashion_mnist::read(root, options),
-        DatasetKind::Synthetic => Err(DataError::Config(
-            "the synthetic dataset is generated, not read: it is not wired into load_dataset yet"
-                .into(),
-        )),
+        DatasetKind::Synthetic => Ok(ReaderOutput {
+            index: Synthetic::dataset(options.synthetic.clone())?,
+            missing: Vec::new(),
+        }),
     }
 }
 
@@ -95,7 +106,11 @@ pub fn load_dataset(kind: DatasetKind, root: &Path, options: &LoadOptions) -> Re
     }
     let mismatches = count_mismatches(kind, &output.index);
     if options.strict_counts && !mismatches.is_empty() {
-        return Err(DataError::Layout(format!("{}: {}", root.display(), mismatches.join("; "))));
+        return Err(DataError::Layout(format!(
+            "{}: {}",
+            root.display(),
+            mismatches.join("; ")
+        )));
     }
     for message in &mismatches {
         tracing::warn!("{}: {message}", root.display());

@@ -7,10 +7,10 @@
 
 use std::path::Path;
 
-use super::common::{IndexBuilder, ReaderOutput, fields, numbered_lines, parse_error, parse_u64};
 use super::LoadOptions;
-use crate::index::{Role, Split};
+use super::common::{IndexBuilder, ReaderOutput, fields, numbered_lines, parse_error, parse_u64};
 use crate::Result;
+use crate::index::{Role, Split};
 
 const HEADER: &str = "image_id class_id super_class_id path";
 
@@ -24,9 +24,15 @@ pub fn read(root: &Path, options: &LoadOptions) -> Result<ReaderOutput> {
         let path = root.join(file);
         let lines = numbered_lines(&path)?;
         let Some((header_no, header)) = lines.first() else {
-            return Err(parse_error(&path, 1, format!("empty file; expected the header `{HEADER}`")));
+            return Err(parse_error(
+                &path,
+                1,
+                format!("empty file; expected the header `{HEADER}`"),
+            ));
         };
-        if header.split_whitespace().collect::<Vec<_>>() != HEADER.split_whitespace().collect::<Vec<_>>() {
+        if header.split_whitespace().collect::<Vec<_>>()
+            != HEADER.split_whitespace().collect::<Vec<_>>()
+        {
             return Err(parse_error(
                 &path,
                 *header_no,

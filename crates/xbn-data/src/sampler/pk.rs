@@ -56,7 +56,10 @@ pub struct PkSampler {
 impl PkSampler {
     /// A sampler over the items of one split of `index`.
     pub fn new(index: &DatasetIndex, split: Split, config: PkConfig) -> Result<Self> {
-        let labeled = index.split_indices(split).into_iter().map(|i| (i, index.items[i].label));
+        let labeled = index
+            .split_indices(split)
+            .into_iter()
+            .map(|i| (i, index.items[i].label));
         Self::from_labeled(labeled, config)
     }
 
@@ -87,7 +90,9 @@ impl PkSampler {
         let total = by_label.len();
         let classes: Vec<Vec<usize>> = by_label
             .into_values()
-            .filter(|c| config.small_classes == SmallClassPolicy::WithReplacement || c.len() >= config.k)
+            .filter(|c| {
+                config.small_classes == SmallClassPolicy::WithReplacement || c.len() >= config.k
+            })
             .collect();
         if classes.len() < config.p {
             return Err(DataError::Config(format!(
@@ -99,7 +104,12 @@ impl PkSampler {
                 config.k
             )));
         }
-        Ok(Self { classes, config, epoch: 0, pending: VecDeque::new() })
+        Ok(Self {
+            classes,
+            config,
+            epoch: 0,
+            pending: VecDeque::new(),
+        })
     }
 
     /// The configuration.
@@ -123,7 +133,9 @@ impl PkSampler {
         if items.len() >= self.config.k {
             items.choose_multiple(rng, self.config.k).copied().collect()
         } else {
-            (0..self.config.k).map(|_| items[rng.random_range(0..items.len())]).collect()
+            (0..self.config.k)
+                .map(|_| items[rng.random_range(0..items.len())])
+                .collect()
         }
     }
 
@@ -153,12 +165,15 @@ impl PkSampler {
     pub fn epoch_batches(&self, epoch: u64) -> Vec<Vec<usize>> {
         let mut rng = ChaCha8Rng::seed_from_u64(self.config.seed);
         rng.set_stream(epoch);
-        let mut remaining: Vec<Vec<Vec<usize>>> =
-            (0..self.classes.len()).map(|c| self.chunks(c, &mut rng)).collect();
+        let mut remaining: Vec<Vec<Vec<usize>>> = (0..self.classes.len())
+            .map(|c| self.chunks(c, &mut rng))
+            .collect();
         let p = self.config.p;
         let mut batches = Vec::new();
         loop {
-            let live: Vec<usize> = (0..remaining.len()).filter(|&c| !remaining[c].is_empty()).collect();
+            let live: Vec<usize> = (0..remaining.len())
+                .filter(|&c| !remaining[c].is_empty())
+                .collect();
             if live.is_empty() {
                 return batches;
             }
@@ -172,10 +187,13 @@ impl PkSampler {
                     batch.extend(remaining[c].pop().unwrap_or_default());
                 }
             } else {
-                let others: Vec<usize> =
-                    (0..remaining.len()).filter(|&c| remaining[c].is_empty()).collect();
-                let fill: Vec<usize> =
-                    others.choose_multiple(&mut rng, p - live.len()).copied().collect();
+                let others: Vec<usize> = (0..remaining.len())
+                    .filter(|&c| remaining[c].is_empty())
+                    .collect();
+                let fill: Vec<usize> = others
+                    .choose_multiple(&mut rng, p - live.len())
+                    .copied()
+                    .collect();
                 for &c in &live {
                     batch.extend(remaining[c].pop().unwrap_or_default());
                 }

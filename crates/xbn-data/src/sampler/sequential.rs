@@ -16,9 +16,15 @@ impl SequentialSampler {
     /// Batches of `batch_size` over `indices`, in their order.
     pub fn new(indices: Vec<usize>, batch_size: usize) -> Result<Self> {
         if batch_size == 0 {
-            return Err(DataError::Config("batch size must be at least 1, found 0".into()));
+            return Err(DataError::Config(
+                "batch size must be at least 1, found 0".into(),
+            ));
         }
-        Ok(Self { indices, batch_size, position: 0 })
+        Ok(Self {
+            indices,
+            batch_size,
+            position: 0,
+        })
     }
 
     /// Batches over the items of one split of `index`, in index order.

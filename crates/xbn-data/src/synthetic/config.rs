@@ -68,7 +68,10 @@ impl SyntheticConfig {
     pub fn validate(&self) -> Result<()> {
         let bad = |m: String| Err(DataError::Config(format!("synthetic: {m}")));
         if self.classes < 2 {
-            return bad(format!("classes = {} (need ≥ 2: one train and one test)", self.classes));
+            return bad(format!(
+                "classes = {} (need ≥ 2: one train and one test)",
+                self.classes
+            ));
         }
         if self.min_images_per_class < 2 || self.max_images_per_class < self.min_images_per_class {
             return bad(format!(

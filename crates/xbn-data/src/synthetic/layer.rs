@@ -67,7 +67,10 @@ impl PreparedLayer {
         let qy = (-self.sin * dx + self.cos * dy) * self.inv[1];
         let alpha = (0.5 - self.layer.kind.sdf(qx, qy) * self.dist_scale).clamp(0.0, 1.0);
         if alpha > 0.0 {
-            let fill = self.layer.texture.colour(qx, qy, self.layer.c1, self.layer.c2);
+            let fill = self
+                .layer
+                .texture
+                .colour(qx, qy, self.layer.c1, self.layer.c2);
             *dst = mix(*dst, fill, alpha);
         }
     }

@@ -71,8 +71,14 @@ impl Synthetic {
                 .random_range(config.min_images_per_class..=config.max_images_per_class);
             images.extend((0..n as u32).map(|i| (class, i)));
         }
-        let cache = config.cache.then(|| (0..images.len()).map(|_| OnceLock::new()).collect());
-        Ok(Synthetic { config, images, cache })
+        let cache = config
+            .cache
+            .then(|| (0..images.len()).map(|_| OnceLock::new()).collect());
+        Ok(Synthetic {
+            config,
+            images,
+            cache,
+        })
     }
 
     /// The dataset index of a new `Synthetic` (named `synthetic`).
@@ -90,17 +96,26 @@ impl Synthetic {
             .iter()
             .enumerate()
             .map(|(index, &(class, _))| {
-                let (split, role) =
-                    if class < train { (Split::Train, Role::Train) } else { (Split::Test, Role::QueryAndReference) };
+                let (split, role) = if class < train {
+                    (Split::Train, Role::Train)
+                } else {
+                    (Split::Test, Role::QueryAndReference)
+                };
                 Item {
-                    source: ImageSource::Provided { provider: provider.clone(), index },
+                    source: ImageSource::Provided {
+                        provider: provider.clone(),
+                        index,
+                    },
                     label: class,
                     split,
                     role,
                 }
             })
             .collect();
-        DatasetIndex { name: "synthetic".into(), items }
+        DatasetIndex {
+            name: "synthetic".into(),
+            items,
+        }
     }
 
     /// The configuration.
@@ -146,7 +161,9 @@ impl ImageProvider for Synthetic {
             ))
         })?;
         match &self.cache {
-            Some(cache) => Ok(cache[index].get_or_init(|| self.render(class, instance)).clone()),
+            Some(cache) => Ok(cache[index]
+                .get_or_init(|| self.render(class, instance))
+                .clone()),
             None => Ok(self.render(class, instance)),
         }
     }
@@ -154,7 +171,10 @@ impl ImageProvider for Synthetic {
     fn describe(&self, index: usize) -> String {
         match self.class_instance(index) {
             Some((c, i)) => {
-                format!("synthetic(seed={}, class={c}, instance={i})", self.config.seed)
+                format!(
+                    "synthetic(seed={}, class={c}, instance={i})",
+                    self.config.seed
+                )
             }
             None => format!("synthetic(image {index}, out of range)"),
         }

@@ -29,9 +29,15 @@ impl ClassRecipe {
         let parts = (0..n)
             .map(|i| {
                 let (centre, size) = if i == 0 {
-                    ([rng.random_range(-0.1..0.1), rng.random_range(-0.1..0.1)], 0.55)
+                    (
+                        [rng.random_range(-0.1..0.1), rng.random_range(-0.1..0.1)],
+                        0.55,
+                    )
                 } else {
-                    let (a, r) = (rng.random_range(0.0..2.0 * PI), rng.random_range(0.35..0.75));
+                    let (a, r) = (
+                        rng.random_range(0.0..2.0 * PI),
+                        rng.random_range(0.35..0.75),
+                    );
                     ([r * a.cos(), r * a.sin()], rng.random_range(0.22..0.42))
                 };
                 let layer = Layer {
@@ -97,7 +103,11 @@ impl View {
     pub fn sample(recipe: &ClassRecipe, d: f32, rng: &mut impl Rng) -> View {
         let mut layers = Vec::with_capacity(recipe.parts.len() + 8);
         let background = Background {
-            texture: if rng.random_bool(0.5) { Texture::sample(rng) } else { Texture::Solid },
+            texture: if rng.random_bool(0.5) {
+                Texture::sample(rng)
+            } else {
+                Texture::Solid
+            },
             c1: random_colour(rng),
             c2: random_colour(rng),
         };
@@ -120,9 +130,15 @@ impl View {
         let (c, s) = (theta.cos(), theta.sin());
         for part in &recipe.parts {
             let p = part.layer;
-            let o = [p.centre[0] + sym(rng, 0.1 * d), p.centre[1] + sym(rng, 0.1 * d)];
+            let o = [
+                p.centre[0] + sym(rng, 0.1 * d),
+                p.centre[1] + sym(rng, 0.1 * d),
+            ];
             layers.push(Layer {
-                centre: [t[0] + scale * (c * o[0] - s * o[1]), t[1] + scale * (s * o[0] + c * o[1])],
+                centre: [
+                    t[0] + scale * (c * o[0] - s * o[1]),
+                    t[1] + scale * (s * o[0] + c * o[1]),
+                ],
                 rotation: p.rotation + theta,
                 size: p.size * scale,
                 ..p
@@ -132,7 +148,11 @@ impl View {
             let a = rng.random_range(0.0..2.0 * PI);
             let r = rng.random_range(0.2..0.5) * scale;
             layers.push(Layer {
-                kind: if rng.random_bool(0.5) { KINDS[1] } else { KINDS[0] },
+                kind: if rng.random_bool(0.5) {
+                    KINDS[1]
+                } else {
+                    KINDS[0]
+                },
                 texture: Texture::Solid,
                 c1: random_colour(rng),
                 c2: [0.0; 3],
@@ -145,16 +165,28 @@ impl View {
         let dir = rng.random_range(0.0..2.0 * PI);
         let lighting = Lighting {
             gain: rng.random_range((1.0 - 0.45 * d)..=(1.0 + 0.25 * d)),
-            cast: [1.0 + sym(rng, 0.15 * d), 1.0 + sym(rng, 0.15 * d), 1.0 + sym(rng, 0.15 * d)],
+            cast: [
+                1.0 + sym(rng, 0.15 * d),
+                1.0 + sym(rng, 0.15 * d),
+                1.0 + sym(rng, 0.15 * d),
+            ],
             slope: rng.random_range(0.0..=0.5 * d),
             direction: [dir.cos(), dir.sin()],
             noise: 0.06 * d,
         };
-        View { background, layers, lighting }
+        View {
+            background,
+            layers,
+            lighting,
+        }
     }
 }
 
 /// `U(−a, a)`, or 0 when `a = 0`.
 fn sym<R: Rng + ?Sized>(rng: &mut R, a: f32) -> f32 {
-    if a > 0.0 { rng.random_range(-a..a) } else { 0.0 }
+    if a > 0.0 {
+        rng.random_range(-a..a)
+    } else {
+        0.0
+    }
 }

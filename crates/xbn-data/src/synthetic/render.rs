@@ -24,7 +24,8 @@ pub fn render(view: &View, n: u32, noise_rng: &mut impl Rng) -> RgbImage {
             for layer in &layers {
                 layer.blend(x, y, &mut c);
             }
-            let shade = light.gain * (1.0 + light.slope * (x * light.direction[0] + y * light.direction[1]));
+            let shade = light.gain
+                * (1.0 + light.slope * (x * light.direction[0] + y * light.direction[1]));
             for k in 0..3 {
                 let noise = if light.noise > 0.0 {
                     noise_rng.random_range(-light.noise..light.noise)

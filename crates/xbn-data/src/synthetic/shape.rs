@@ -141,7 +141,11 @@ fn step(v: f32) -> f32 {
 
 /// `(1 − t) a + t b`, channel-wise.
 pub fn mix(a: Rgb, b: Rgb, t: f32) -> Rgb {
-    [a[0] + (b[0] - a[0]) * t, a[1] + (b[1] - a[1]) * t, a[2] + (b[2] - a[2]) * t]
+    [
+        a[0] + (b[0] - a[0]) * t,
+        a[1] + (b[1] - a[1]) * t,
+        a[2] + (b[2] - a[2]) * t,
+    ]
 }
 
 /// A random saturated-ish colour: uniform hue, saturation in `[0.35, 1]`, value in `[0.3, 1]`.

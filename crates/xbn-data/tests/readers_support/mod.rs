@@ -9,7 +9,9 @@ use xbn_data::{DatasetIndex, ImageSource, Split};
 /// Writes a real `w × h` image (JPEG or PNG by extension), creating parent folders.
 pub fn write_image(path: &Path, w: u32, h: u32, shade: u8) {
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-    let img = image::RgbImage::from_fn(w, h, |x, y| image::Rgb([shade, (x * 7) as u8, (y * 5) as u8]));
+    let img = image::RgbImage::from_fn(w, h, |x, y| {
+        image::Rgb([shade, (x * 7) as u8, (y * 5) as u8])
+    });
     img.save(path).unwrap();
 }
 
@@ -30,10 +32,19 @@ pub fn path_of(index: &DatasetIndex, i: usize) -> std::path::PathBuf {
 /// Asserts that labels are dense `0..n`, training classes first, and the splits class-disjoint.
 pub fn assert_dense_disjoint(index: &DatasetIndex) {
     let labels = |s: Split| -> std::collections::BTreeSet<u32> {
-        index.items.iter().filter(|i| i.split == s).map(|i| i.label).collect()
+        index
+            .items
+            .iter()
+            .filter(|i| i.split == s)
+            .map(|i| i.label)
+            .collect()
     };
     let (train, test) = (labels(Split::Train), labels(Split::Test));
     assert!(train.is_disjoint(&test), "splits share classes");
     let all: Vec<u32> = train.iter().chain(test.iter()).copied().collect();
-    assert_eq!(all, (0..all.len() as u32).collect::<Vec<_>>(), "labels not dense, train first");
+    assert_eq!(
+        all,
+        (0..all.len() as u32).collect::<Vec<_>>(),
+        "labels not dense, train first"
+    );
 }

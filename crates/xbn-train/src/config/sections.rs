@@ -241,7 +241,7 @@ impl Default for NormConfig {
             kind: NormKind::Axbn,
             eps: 1e-5,
             renormalize: true,
-            q: 0.01,
+            q: xbn_core::DEFAULT_DRIFT_RATE,
         }
     }
 }

@@ -9,8 +9,11 @@ pub enum ModelError {
     /// The input batch does not have the shape the backbone expects.
     #[error("{what}: expected {expected}, got shape {shape:?}")]
     BadInput {
+        /// Which input.
         what: &'static str,
+        /// The expected shape, in words.
         expected: String,
+        /// The shape received.
         shape: Vec<usize>,
     },
     /// A configuration value is out of range.
@@ -19,26 +22,43 @@ pub enum ModelError {
     /// A weight file does not match the model: the report lists every missing, unexpected or
     /// mis-shaped tensor by name and shape.
     #[error("weights from {source_desc} do not match the model:\n{details}")]
-    WeightMismatch { source_desc: String, details: String },
+    WeightMismatch {
+        /// The weight file.
+        source_desc: String,
+        /// One line per tensor at fault.
+        details: String,
+    },
     /// A weight file could not be read or parsed.
     #[error("cannot read weights from {path}: {reason}")]
-    WeightFile { path: PathBuf, reason: String },
+    WeightFile {
+        /// The file.
+        path: PathBuf,
+        /// What went wrong.
+        reason: String,
+    },
     /// Offline (cache-only) mode and the file is not in the Hugging Face cache.
     #[error(
         "offline: `{file}` of Hugging Face repo `{repo}` (revision {revision}) is not in the cache \
          at {cache}; run once online (unset HF_HUB_OFFLINE) or pass a local safetensors file"
     )]
     NotCached {
+        /// Hub repository (`org/name`).
         repo: String,
+        /// File in the repository.
         file: String,
+        /// Branch, tag or commit.
         revision: String,
+        /// The cache folder searched.
         cache: PathBuf,
     },
     /// The Hugging Face Hub could not be reached or refused the request.
     #[error("downloading `{file}` of Hugging Face repo `{repo}`: {reason}")]
     Hub {
+        /// Hub repository (`org/name`).
         repo: String,
+        /// File in the repository.
         file: String,
+        /// The client's error.
         reason: String,
     },
     /// A lock protecting the parameter map was poisoned by a panic in another thread.

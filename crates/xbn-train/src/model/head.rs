@@ -29,7 +29,12 @@ pub struct EmbeddingHead {
 
 impl EmbeddingHead {
     /// A randomly initialized head in the [`ParamRole::Head`] group.
-    pub fn new(store: &mut ParamStore, prefix: &str, in_dim: usize, out_dim: usize) -> Result<Self> {
+    pub fn new(
+        store: &mut ParamStore,
+        prefix: &str,
+        in_dim: usize,
+        out_dim: usize,
+    ) -> Result<Self> {
         if in_dim == 0 || out_dim == 0 {
             return Err(ModelError::InvalidConfig(format!(
                 "embedding head {prefix}: dimensions must be positive, got {in_dim} → {out_dim}"
@@ -37,8 +42,18 @@ impl EmbeddingHead {
         }
         let bound = 1.0 / (in_dim as f64).sqrt();
         Ok(Self {
-            weight: store.uniform(&format!("{prefix}.weight"), &[out_dim, in_dim], bound, ParamRole::Head)?,
-            bias: store.uniform(&format!("{prefix}.bias"), &[out_dim], bound, ParamRole::Head)?,
+            weight: store.uniform(
+                &format!("{prefix}.weight"),
+                &[out_dim, in_dim],
+                bound,
+                ParamRole::Head,
+            )?,
+            bias: store.uniform(
+                &format!("{prefix}.bias"),
+                &[out_dim],
+                bound,
+                ParamRole::Head,
+            )?,
             in_dim,
             out_dim,
         })

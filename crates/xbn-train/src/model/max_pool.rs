@@ -57,9 +57,10 @@ fn pool_along(x: &Tensor, dim: usize, k: usize, s: usize, p: usize) -> Result<Te
             pad_shape[dim] = right;
             parts.push(neg_inf(x, &pad_shape)?);
         }
-        Tensor::cat(&parts, dim)?
+        // index_select reads contiguous tensors; candle's cat along an inner dim is a view.
+        Tensor::cat(&parts, dim)?.contiguous()?
     } else {
-        x.clone()
+        x.contiguous()?
     };
     let mut views = Vec::with_capacity(k);
     for offset in 0..k {

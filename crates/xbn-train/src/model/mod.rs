@@ -31,7 +31,7 @@ use candle_core::Tensor;
 use candle_nn::VarMap;
 
 pub use batch_norm::{BatchNorm2d, BatchNormMode};
-pub use conv::Conv2d;
+pub use conv::{Conv2d, conv2d_unfold};
 pub use error::{ModelError, Result};
 pub use head::{EmbeddingHead, global_avg_pool, l2_normalize};
 pub use max_pool::max_pool2d;

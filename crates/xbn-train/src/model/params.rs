@@ -62,7 +62,13 @@ impl ParamStore {
         &self.device
     }
 
-    fn insert(&mut self, name: &str, role: ParamRole, values: Vec<f32>, shape: &[usize]) -> Result<Var> {
+    fn insert(
+        &mut self,
+        name: &str,
+        role: ParamRole,
+        values: Vec<f32>,
+        shape: &[usize],
+    ) -> Result<Var> {
         let t = Tensor::from_vec(values, shape, &Device::Cpu)?
             .to_dtype(self.dtype)?
             .to_device(&self.device)?;
@@ -77,7 +83,13 @@ impl ParamStore {
     }
 
     /// A parameter drawn from `N(0, std²)`.
-    pub fn normal(&mut self, name: &str, shape: &[usize], std: f64, role: ParamRole) -> Result<Var> {
+    pub fn normal(
+        &mut self,
+        name: &str,
+        shape: &[usize],
+        std: f64,
+        role: ParamRole,
+    ) -> Result<Var> {
         let dist = Normal::new(0.0f64, std)
             .map_err(|e| ModelError::InvalidConfig(format!("{name}: normal std {std}: {e}")))?;
         let n = shape.iter().product();
@@ -87,16 +99,29 @@ impl ParamStore {
 
     /// A parameter drawn from `U(−bound, bound)` (PyTorch's default `nn.Linear` init uses
     /// `bound = 1/sqrt(fan_in)`).
-    pub fn uniform(&mut self, name: &str, shape: &[usize], bound: f64, role: ParamRole) -> Result<Var> {
-        let dist = Uniform::new_inclusive(-bound, bound)
-            .map_err(|e| ModelError::InvalidConfig(format!("{name}: uniform bound {bound}: {e}")))?;
+    pub fn uniform(
+        &mut self,
+        name: &str,
+        shape: &[usize],
+        bound: f64,
+        role: ParamRole,
+    ) -> Result<Var> {
+        let dist = Uniform::new_inclusive(-bound, bound).map_err(|e| {
+            ModelError::InvalidConfig(format!("{name}: uniform bound {bound}: {e}"))
+        })?;
         let n = shape.iter().product();
         let values = (0..n).map(|_| dist.sample(&mut self.rng) as f32).collect();
         self.insert(name, role, values, shape)
     }
 
     /// A parameter filled with `value`.
-    pub fn constant(&mut self, name: &str, shape: &[usize], value: f32, role: ParamRole) -> Result<Var> {
+    pub fn constant(
+        &mut self,
+        name: &str,
+        shape: &[usize],
+        value: f32,
+        role: ParamRole,
+    ) -> Result<Var> {
         let n = shape.iter().product();
         self.insert(name, role, vec![value; n], shape)
     }

@@ -152,7 +152,12 @@ impl ResNet {
             for j in 0..blocks {
                 let stride = if s > 0 && j == 0 { 2 } else { 1 };
                 let prefix = format!("layer{}.{j}", s + 1);
-                stage.push(Bottleneck::new(&mut store, &prefix, (c_in, planes, stride), config.bn_mode)?);
+                stage.push(Bottleneck::new(
+                    &mut store,
+                    &prefix,
+                    (c_in, planes, stride),
+                    config.bn_mode,
+                )?);
                 c_in = planes * EXPANSION;
             }
             stages.push(stage);

@@ -16,6 +16,8 @@ pub struct SmallCnnConfig {
     /// Output channels of each conv-BN-ReLU block; every block after the first halves the
     /// resolution (stride 2).
     pub channels: Vec<usize>,
+    /// Stride of the first block (2 halves the input right away, the cheap choice on a CPU).
+    pub first_stride: usize,
     /// Embedding dimension `d`.
     pub embedding_dim: usize,
     /// Expected square input size in pixels.
@@ -35,6 +37,7 @@ impl Default for SmallCnnConfig {
     fn default() -> Self {
         Self {
             channels: vec![32, 64, 128, 256],
+            first_stride: 2,
             embedding_dim: 128,
             input_size: 32,
             mean: [0.5; 3],
@@ -58,17 +61,18 @@ pub struct SmallCnn {
 impl SmallCnn {
     /// A randomly initialized network (seeded by `config.seed`).
     pub fn new(config: &SmallCnnConfig, dtype: DType, device: &Device) -> Result<Self> {
-        if config.channels.is_empty() || config.channels.contains(&0) {
+        if config.channels.is_empty() || config.channels.contains(&0) || config.first_stride == 0 {
             return Err(ModelError::InvalidConfig(format!(
-                "small CNN channels must be a non-empty list of positive numbers, got {:?}",
-                config.channels
+                "small CNN needs a non-empty list of positive channel counts and a positive first \
+                 stride, got {:?} and {}",
+                config.channels, config.first_stride
             )));
         }
         let mut store = ParamStore::new(config.seed, dtype, device);
         let mut blocks = Vec::with_capacity(config.channels.len());
         let mut c_in = 3;
         for (i, &c_out) in config.channels.iter().enumerate() {
-            let stride = if i == 0 { 1 } else { 2 };
+            let stride = if i == 0 { config.first_stride } else { 2 };
             let prefix = format!("blocks.{i}");
             let conv = Conv2d::new(
                 &mut store,

@@ -84,7 +84,12 @@ impl HubOptions {
 /// `true` when `HF_HUB_OFFLINE` is `1`, `true`, `yes` or `on` (case-insensitive).
 pub fn hub_offline_from_env() -> bool {
     std::env::var("HF_HUB_OFFLINE")
-        .map(|v| matches!(v.trim().to_ascii_lowercase().as_str(), "1" | "true" | "yes" | "on"))
+        .map(|v| {
+            matches!(
+                v.trim().to_ascii_lowercase().as_str(),
+                "1" | "true" | "yes" | "on"
+            )
+        })
         .unwrap_or(false)
 }
 
@@ -122,7 +127,9 @@ pub fn resolve_weights(source: &WeightSource, hub: &HubOptions) -> Result<PathBu
         builder = builder.with_endpoint(endpoint);
     }
     let api = builder.build().map_err(|e| hub_err(e.to_string()))?;
-    api.repo(hf_repo).get(file).map_err(|e| hub_err(e.to_string()))
+    api.repo(hf_repo)
+        .get(file)
+        .map_err(|e| hub_err(e.to_string()))
 }
 
 /// Which differences between a weight file and the model are acceptable.
@@ -167,11 +174,16 @@ pub struct LoadReport {
 /// Loads a safetensors file into `backbone`'s tensors (converted to their dtype and device).
 /// Everything is checked before anything is written: on a missing, unexpected or mis-shaped
 /// tensor the model is left unchanged and the error lists each by name and shape.
-pub fn load_weights(backbone: &dyn Backbone, path: &Path, opts: &LoadOptions) -> Result<LoadReport> {
-    let file = candle_core::safetensors::load(path, &Device::Cpu).map_err(|e| ModelError::WeightFile {
-        path: path.to_path_buf(),
-        reason: e.to_string(),
-    })?;
+pub fn load_weights(
+    backbone: &dyn Backbone,
+    path: &Path,
+    opts: &LoadOptions,
+) -> Result<LoadReport> {
+    let file =
+        candle_core::safetensors::load(path, &Device::Cpu).map_err(|e| ModelError::WeightFile {
+            path: path.to_path_buf(),
+            reason: e.to_string(),
+        })?;
     let vars: HashMap<String, Var> = backbone
         .varmap()
         .data()
@@ -184,15 +196,26 @@ pub fn load_weights(backbone: &dyn Backbone, path: &Path, opts: &LoadOptions) ->
     names.sort();
     for name in names {
         let t = &file[name];
-        let skip = opts.ignore_prefixes.iter().any(|p| name.starts_with(p.as_str()))
-            || opts.ignore_suffixes.iter().any(|s| name.ends_with(s.as_str()));
+        let skip = opts
+            .ignore_prefixes
+            .iter()
+            .any(|p| name.starts_with(p.as_str()))
+            || opts
+                .ignore_suffixes
+                .iter()
+                .any(|s| name.ends_with(s.as_str()));
         match vars.get(name) {
             _ if skip => report.ignored.push((name.clone(), t.dims().to_vec())),
             None => {
                 let _ = writeln!(problems, "  unexpected: {name} {:?}", t.dims());
             }
             Some(var) if var.dims() != t.dims() => {
-                let _ = writeln!(problems, "  wrong shape: {name}: model {:?}, file {:?}", var.dims(), t.dims());
+                let _ = writeln!(
+                    problems,
+                    "  wrong shape: {name}: model {:?}, file {:?}",
+                    var.dims(),
+                    t.dims()
+                );
             }
             Some(_) => report.loaded.push(name.clone()),
         }
@@ -204,7 +227,11 @@ pub fn load_weights(backbone: &dyn Backbone, path: &Path, opts: &LoadOptions) ->
             continue;
         }
         let shape = vars[name].dims().to_vec();
-        if opts.allow_missing_prefixes.iter().any(|p| name.starts_with(p.as_str())) {
+        if opts
+            .allow_missing_prefixes
+            .iter()
+            .any(|p| name.starts_with(p.as_str()))
+        {
             report.missing.push((name.clone(), shape));
         } else {
             let _ = writeln!(problems, "  missing: {name} {shape:?}");

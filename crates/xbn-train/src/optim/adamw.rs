@@ -56,7 +56,7 @@ impl AdamW {
         validate_groups(&groups)?;
         let c = config;
         let beta_ok = |b: f64| (0.0..1.0).contains(&b);
-        if !beta_ok(c.beta1) || !beta_ok(c.beta2) || !(c.eps.is_finite() && c.eps > 0.0) {
+        if !(beta_ok(c.beta1) && beta_ok(c.beta2) && c.eps.is_finite() && c.eps > 0.0) {
             return Err(OptimError::InvalidConfig(format!(
                 "AdamW needs β₁, β₂ in [0, 1) and ε > 0, got {}, {}, {}",
                 c.beta1, c.beta2, c.eps
@@ -141,7 +141,8 @@ impl Optimizer for AdamW {
                                 "`{name}.step` must be a positive integer, got {t}"
                             )));
                         }
-                        let to_param = |x: &Tensor| x.to_dtype(var.dtype())?.to_device(var.device());
+                        let to_param =
+                            |x: &Tensor| x.to_dtype(var.dtype())?.to_device(var.device());
                         moments.insert(name.clone(), (to_param(m)?, to_param(v)?, t as u64));
                     }
                     _ => {

@@ -22,7 +22,12 @@ pub struct ParamGroup {
 
 impl ParamGroup {
     /// A group with the given base learning rate and weight decay.
-    pub fn new(name: impl Into<String>, lr: f64, weight_decay: f64, params: Vec<(String, Var)>) -> Self {
+    pub fn new(
+        name: impl Into<String>,
+        lr: f64,
+        weight_decay: f64,
+        params: Vec<(String, Var)>,
+    ) -> Self {
         Self {
             name: name.into(),
             lr,

@@ -58,7 +58,10 @@ pub trait Optimizer: Send {
     /// The learning rate of each group at the current factor, by group name.
     fn learning_rates(&self) -> Vec<(String, f64)> {
         let f = self.lr_factor();
-        self.groups().iter().map(|g| (g.name.clone(), g.lr * f)).collect()
+        self.groups()
+            .iter()
+            .map(|g| (g.name.clone(), g.lr * f))
+            .collect()
     }
 
     /// The optimizer state (moments, momentum buffers, step counts) keyed `{param}.{slot}`.

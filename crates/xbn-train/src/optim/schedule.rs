@@ -54,13 +54,16 @@ impl LrSchedule {
     pub fn validate(&self) -> Result<()> {
         let bad = |m: String| Err(OptimError::InvalidConfig(m));
         if !(0.0..=1.0).contains(&self.warmup_start_factor) {
-            return bad(format!("warm-up start factor must be in [0, 1], got {}", self.warmup_start_factor));
+            return bad(format!(
+                "warm-up start factor must be in [0, 1], got {}",
+                self.warmup_start_factor
+            ));
         }
         match self.decay {
             Decay::Constant => Ok(()),
-            Decay::Cosine { min_factor } if !(0.0..=1.0).contains(&min_factor) => {
-                bad(format!("cosine min factor must be in [0, 1], got {min_factor}"))
-            }
+            Decay::Cosine { min_factor } if !(0.0..=1.0).contains(&min_factor) => bad(format!(
+                "cosine min factor must be in [0, 1], got {min_factor}"
+            )),
             Decay::Cosine { .. } if self.warmup_iters > self.total_iters => bad(format!(
                 "warm-up ({}) longer than training ({} iterations)",
                 self.warmup_iters, self.total_iters

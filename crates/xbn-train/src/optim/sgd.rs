@@ -58,7 +58,7 @@ impl Sgd {
     pub fn new(groups: Vec<ParamGroup>, config: SgdConfig) -> Result<Self> {
         validate_groups(&groups)?;
         let c = config;
-        if !(c.momentum.is_finite() && c.momentum >= 0.0) || !(0.0..=1.0).contains(&c.dampening) {
+        if !(c.momentum.is_finite() && c.momentum >= 0.0 && (0.0..=1.0).contains(&c.dampening)) {
             return Err(OptimError::InvalidConfig(format!(
                 "SGD needs momentum ≥ 0 and dampening in [0, 1], got {} and {}",
                 c.momentum, c.dampening
@@ -103,7 +103,9 @@ impl Optimizer for Sgd {
                     let key = format!("{name}.{SLOT}");
                     let buf = match self.buffers.get(&key) {
                         None => g.clone(),
-                        Some(b) => (b.affine(c.momentum, 0.0)? + g.affine(1.0 - c.dampening, 0.0)?)?,
+                        Some(b) => {
+                            (b.affine(c.momentum, 0.0)? + g.affine(1.0 - c.dampening, 0.0)?)?
+                        }
                     };
                     g = if c.nesterov {
                         (g + buf.affine(c.momentum, 0.0)?)?

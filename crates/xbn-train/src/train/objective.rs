@@ -80,6 +80,7 @@ impl Objective {
                 eps: cfg.norm.eps,
                 renormalize: cfg.norm.renormalize,
                 drift_rate: cfg.norm.q,
+                ..AxbnConfig::default()
             })?),
         };
         Ok(Self {

@@ -1,180 +1,104 @@
-//! Optimizers of the two parameter groups (backbone, head) with their learning-rate schedule:
-//! AdamW (decoupled weight decay) or SGD with momentum and weight decay, optional clipping of
-//! the global gradient norm; state saved in checkpoints.
-//!
-//! AdamW, per parameter `θ` with gradient `g` at step `s`:
-//! `m ← β₁m + (1−β₁)g`, `v ← β₂v + (1−β₂)g²`, `θ ← θ(1 − η·λ) − η·(m/(1−β₁ˢ)) / (sqrt(v/(1−β₂ˢ)) + ε)`.
-//! SGD (PyTorch's, dampening 0): `g ← g + λθ`, `b ← μb + g`, `θ ← θ − η·b`.
+//! The trainer's optimizer: the `optim` module's AdamW or SGD over two parameter groups
+//! (`backbone`, `head`, each with its own learning rate), the learning-rate schedule of
+//! `[optim]` and optional clipping of the global gradient norm.
 
 use std::collections::HashMap;
 
 use candle_core::backprop::GradStore;
 use candle_core::{Tensor, Var};
 
-use crate::config::{OptimConfig, OptimizerKind, ScheduleKind, TrainConfig};
+use crate::config::{OptimizerKind, ScheduleKind, TrainConfig};
 use crate::error::{Result, TrainError};
 use crate::model::ParamGroups;
+use crate::optim::{
+    AdamW, AdamWConfig, Decay, LrSchedule, Optimizer, ParamGroup, Sgd, SgdConfig, clip_grad_norm,
+};
 
-const BETA1: f64 = 0.9;
-const BETA2: f64 = 0.999;
-const EPS: f64 = 1e-8;
-
-/// One parameter with its optimizer buffers.
-struct Slot {
-    name: String,
-    var: Var,
-    m: Tensor,
-    v: Option<Tensor>,
+fn optim_err(e: crate::optim::OptimError) -> TrainError {
+    TrainError::component("optimizer", e)
 }
 
-/// The optimizer state of both groups.
+/// Optimizer, schedule and clipping of a run.
 pub struct Optimizers {
-    cfg: OptimConfig,
-    iterations: usize,
-    groups: [Vec<Slot>; 2],
-    steps: usize,
+    inner: Box<dyn Optimizer>,
+    schedule: LrSchedule,
+    clip: f64,
+    params: Vec<Var>,
+    base: (f64, f64),
 }
 
 impl Optimizers {
-    /// Zero-initialized buffers for every trainable parameter.
+    /// The optimizer of `[optim]` over the backbone and head groups.
     pub fn new(cfg: &TrainConfig, groups: ParamGroups) -> Result<Self> {
-        let adam = cfg.optim.optimizer == OptimizerKind::Adamw;
-        let slots = |vars: Vec<(String, Var)>| -> Result<Vec<Slot>> {
-            vars.into_iter()
-                .map(|(name, var)| {
-                    let m = var.as_tensor().zeros_like()?;
-                    let v = if adam { Some(m.clone()) } else { None };
-                    Ok(Slot { name, var, m, v })
-                })
-                .collect()
+        let o = &cfg.optim;
+        let params: Vec<Var> = groups
+            .backbone
+            .iter()
+            .chain(&groups.head)
+            .map(|(_, v)| v.clone())
+            .collect();
+        let g = vec![
+            ParamGroup::new("backbone", o.lr_backbone, o.weight_decay, groups.backbone),
+            ParamGroup::new("head", o.lr_head, o.weight_decay, groups.head),
+        ];
+        let inner: Box<dyn Optimizer> = match o.optimizer {
+            OptimizerKind::Adamw => Box::new(AdamW::new(g, AdamWConfig::default()).map_err(optim_err)?),
+            OptimizerKind::Sgd => Box::new(
+                Sgd::new(
+                    g,
+                    SgdConfig {
+                        momentum: o.momentum,
+                        ..SgdConfig::default()
+                    },
+                )
+                .map_err(optim_err)?,
+            ),
         };
+        let schedule = LrSchedule {
+            warmup_iters: o.warmup,
+            warmup_start_factor: if o.warmup > 0 { 1.0 / o.warmup as f64 } else { 1.0 },
+            total_iters: cfg.run.iterations,
+            decay: match o.schedule {
+                ScheduleKind::Constant => Decay::Constant,
+                ScheduleKind::Cosine => Decay::Cosine { min_factor: 0.0 },
+                ScheduleKind::Step => Decay::Step {
+                    every: o.step_size,
+                    gamma: o.gamma,
+                },
+            },
+        };
+        schedule.validate().map_err(|e| TrainError::Config(format!("[optim]: {e}")))?;
         Ok(Self {
-            cfg: cfg.optim.clone(),
-            iterations: cfg.run.iterations,
-            groups: [slots(groups.backbone)?, slots(groups.head)?],
-            steps: 0,
+            inner,
+            schedule,
+            clip: o.grad_clip,
+            params,
+            base: (o.lr_backbone, o.lr_head),
         })
     }
 
-    /// Learning rates `(backbone, head)` at iteration `t` (0-based): linear warm-up over
-    /// `optim.warmup` iterations, then constant, cosine to 0 at the last iteration, or step decay.
+    /// Learning rates `(backbone, head)` at iteration `t` (0-based).
     pub fn learning_rates(&self, t: usize) -> (f64, f64) {
-        let f = schedule_factor(&self.cfg, self.iterations, t);
-        (self.cfg.lr_backbone * f, self.cfg.lr_head * f)
+        let f = self.schedule.factor(t);
+        (self.base.0 * f, self.base.1 * f)
     }
 
-    /// One update of every parameter with a gradient in `grads`.
-    pub fn step(&mut self, grads: &GradStore, lr_backbone: f64, lr_head: f64) -> Result<()> {
-        let scale = if self.cfg.grad_clip > 0.0 {
-            let mut sq = 0f64;
-            for slot in self.groups.iter().flatten() {
-                if let Some(g) = grads.get(slot.var.as_tensor()) {
-                    sq += g.sqr()?.sum_all()?.to_dtype(candle_core::DType::F64)?.to_scalar::<f64>()?;
-                }
-            }
-            let norm = sq.sqrt();
-            if norm > self.cfg.grad_clip { self.cfg.grad_clip / (norm + 1e-6) } else { 1.0 }
-        } else {
-            1.0
-        };
-        self.steps += 1;
-        let s = self.steps as i32;
-        let (c1, c2) = (1.0 - BETA1.powi(s), 1.0 - BETA2.powi(s));
-        let wd = self.cfg.weight_decay;
-        let mu = self.cfg.momentum;
-        for (group, lr) in self.groups.iter_mut().zip([lr_backbone, lr_head]) {
-            for slot in group.iter_mut() {
-                let Some(g) = grads.get(slot.var.as_tensor()) else { continue };
-                let g = if scale != 1.0 { g.affine(scale, 0.0)? } else { g.clone() };
-                let theta = slot.var.as_tensor();
-                match &mut slot.v {
-                    Some(v) => {
-                        slot.m = ((&slot.m * BETA1)? + (&g * (1.0 - BETA1))?)?;
-                        *v = ((&*v * BETA2)? + (g.sqr()? * (1.0 - BETA2))?)?;
-                        let denom = ((&*v / c2)?.sqrt()? + EPS)?;
-                        let upd = ((&slot.m / c1)? / denom)?;
-                        let next = ((theta * (1.0 - lr * wd))? - (upd * lr)?)?;
-                        slot.var.set(&next)?;
-                    }
-                    None => {
-                        let g = if wd > 0.0 { (g + (theta * wd)?)? } else { g };
-                        slot.m = ((&slot.m * mu)? + g)?;
-                        let next = (theta - (&slot.m * lr)?)?;
-                        slot.var.set(&next)?;
-                    }
-                }
-            }
+    /// One update at iteration `t`: clip (when `optim.grad_clip > 0`), then step.
+    pub fn step(&mut self, grads: &mut GradStore, t: usize) -> Result<()> {
+        if self.clip > 0.0 {
+            clip_grad_norm(grads, &self.params, self.clip).map_err(optim_err)?;
         }
-        Ok(())
+        self.inner.set_lr_factor(self.schedule.factor(t));
+        self.inner.step(grads).map_err(optim_err)
     }
 
-    /// Buffers by parameter name (`m.<name>`, `v.<name>`) and the step count (`steps`).
+    /// The optimizer state for a checkpoint.
     pub fn state(&self) -> Result<HashMap<String, Tensor>> {
-        let mut map = HashMap::new();
-        for slot in self.groups.iter().flatten() {
-            map.insert(format!("m.{}", slot.name), slot.m.clone());
-            if let Some(v) = &slot.v {
-                map.insert(format!("v.{}", slot.name), v.clone());
-            }
-        }
-        map.insert(
-            "steps".into(),
-            Tensor::new(&[self.steps as i64], &candle_core::Device::Cpu)?,
-        );
-        Ok(map)
+        Ok(self.inner.state())
     }
 
-    /// Restores what [`Optimizers::state`] saved; nothing changes on error.
+    /// Restores the optimizer state; nothing changes on error.
     pub fn load_state(&mut self, state: &HashMap<String, Tensor>) -> Result<()> {
-        let get = |k: &str, like: &Tensor| -> Result<Tensor> {
-            let t = state.get(k).ok_or_else(|| TrainError::Component {
-                what: "optimizer",
-                message: format!("checkpoint lacks `optim.{k}`"),
-            })?;
-            if t.dims() != like.dims() {
-                return Err(TrainError::Component {
-                    what: "optimizer",
-                    message: format!("`optim.{k}` has shape {:?}, expected {:?}", t.dims(), like.dims()),
-                });
-            }
-            Ok(t.to_device(like.device())?.to_dtype(like.dtype())?)
-        };
-        let mut new = Vec::new();
-        for slot in self.groups.iter().flatten() {
-            let m = get(&format!("m.{}", slot.name), &slot.m)?;
-            let v = slot.v.as_ref().map(|v| get(&format!("v.{}", slot.name), v)).transpose()?;
-            new.push((m, v));
-        }
-        let steps = state
-            .get("steps")
-            .ok_or_else(|| TrainError::Component {
-                what: "optimizer",
-                message: "checkpoint lacks `optim.steps`".into(),
-            })?
-            .to_dtype(candle_core::DType::I64)?
-            .to_vec1::<i64>()?;
-        let steps = steps.first().copied().unwrap_or(0).max(0) as usize;
-        for (slot, (m, v)) in self.groups.iter_mut().flatten().zip(new) {
-            slot.m = m;
-            slot.v = v;
-        }
-        self.steps = steps;
-        Ok(())
-    }
-}
-
-/// The learning-rate multiplier at iteration `t` of `total`.
-pub fn schedule_factor(cfg: &OptimConfig, total: usize, t: usize) -> f64 {
-    if t < cfg.warmup {
-        return (t + 1) as f64 / cfg.warmup as f64;
-    }
-    let after = (t - cfg.warmup) as f64;
-    match cfg.schedule {
-        ScheduleKind::Constant => 1.0,
-        ScheduleKind::Cosine => {
-            let span = total.saturating_sub(cfg.warmup).max(1) as f64;
-            0.5 * (1.0 + (std::f64::consts::PI * (after / span).min(1.0)).cos())
-        }
-        ScheduleKind::Step => cfg.gamma.powi((after / cfg.step_size.max(1) as f64).floor() as i32),
+        self.inner.load_state(state).map_err(optim_err)
     }
 }

@@ -60,8 +60,8 @@ impl Session {
             return Err(self.non_finite(t, total));
         }
         let (lr_backbone, lr_head) = self.optim.learning_rates(t);
-        let grads = terms.total.backward()?;
-        self.optim.step(&grads, lr_backbone, lr_head)?;
+        let mut grads = terms.total.backward()?;
+        self.optim.step(&mut grads, t)?;
         Ok(StepOutcome {
             images: indices.len(),
             total,

@@ -1,0 +1,222 @@
+//! A minimal reader of MATLAB level-5 MAT files (`.mat` as MATLAB ≥ 5 and scipy write them,
+//! compressed or not): numeric, character, cell and struct arrays — enough for Cars196's
+//! `cars_annos.mat`. `matfile` (the Rust crate) reads numeric arrays only, hence this module.
+//!
+//! Layout (MathWorks, "MAT-File Format", level 5): a 128-byte header whose last two bytes are
+//! the endian indicator `IM`, then data elements, each an 8-byte tag `(type: u32, bytes: u32)`
+//! (or a 4-byte "small element" tag packing both into one word) and its data padded to 8 bytes.
+//! Type 15 (`miCOMPRESSED`) holds a zlib stream of further elements; type 14 (`miMATRIX`) holds
+//! array flags, dimensions, a name and the class-specific data.
+
+use std::io::Read;
+use std::path::Path;
+
+use flate2::read::ZlibDecoder;
+
+use crate::{DataError, Result};
+
+const MI_MATRIX: u32 = 14;
+const MI_COMPRESSED: u32 = 15;
+
+/// A MATLAB array (column-major element order).
+#[derive(Debug, Clone, PartialEq)]
+pub enum MatValue {
+    /// A numeric array of any class, widened to `f64`.
+    Numeric(Vec<f64>),
+    /// A character array as one string (column-major characters).
+    Char(String),
+    /// A cell array.
+    Cell(Vec<MatValue>),
+    /// A struct array: field names and, per element, one value per field.
+    Struct {
+        fields: Vec<String>,
+        elements: Vec<Vec<MatValue>>,
+    },
+    /// Any other class (sparse, object, function handle…), not read.
+    Unsupported(u8),
+}
+
+impl MatValue {
+    /// Field `name` of struct element `element`.
+    pub fn field(&self, element: usize, name: &str) -> Option<&MatValue> {
+        let MatValue::Struct { fields, elements } = self else {
+            return None;
+        };
+        let f = fields.iter().position(|n| n == name)?;
+        elements.get(element)?.get(f)
+    }
+}
+
+/// Reads the named top-level variables of a MAT file.
+pub fn read_mat(path: &Path) -> Result<Vec<(String, MatValue)>> {
+    let bytes = std::fs::read(path).map_err(|source| DataError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let bad = |m: String| DataError::Annotation {
+        path: path.to_path_buf(),
+        message: m,
+    };
+    if bytes.len() < 128 || &bytes[126..128] != b"IM" {
+        return Err(bad(
+            "not a little-endian level-5 MAT file (no `IM` at byte 126)".into(),
+        ));
+    }
+    let mut out = Vec::new();
+    parse_elements(&bytes[128..], &mut out).map_err(bad)?;
+    Ok(out)
+}
+
+type Parse<T> = std::result::Result<T, String>;
+
+fn u32_at(b: &[u8], at: usize) -> Parse<u32> {
+    b.get(at..at + 4)
+        .map(|w| u32::from_le_bytes([w[0], w[1], w[2], w[3]]))
+        .ok_or_else(|| format!("truncated at byte {at}"))
+}
+
+/// One data element at the start of `b`: `(type, data, total length with padding)`.
+fn element(b: &[u8]) -> Parse<(u32, &[u8], usize)> {
+    let first = u32_at(b, 0)?;
+    if first >> 16 != 0 {
+        let n = (first >> 16) as usize;
+        let data = b.get(4..4 + n).ok_or("truncated small element")?;
+        return Ok((first & 0xffff, data, 8));
+    }
+    let n = u32_at(b, 4)? as usize;
+    let data = b
+        .get(8..8 + n)
+        .ok_or_else(|| format!("element of {n} bytes truncated"))?;
+    let padded = if first == MI_COMPRESSED {
+        8 + n
+    } else {
+        8 + n.div_ceil(8) * 8
+    };
+    Ok((first, data, padded.min(b.len())))
+}
+
+/// Top-level elements: named matrices, compressed or not.
+fn parse_elements(mut b: &[u8], out: &mut Vec<(String, MatValue)>) -> Parse<()> {
+    while b.len() >= 8 {
+        let (kind, data, len) = element(b)?;
+        match kind {
+            MI_COMPRESSED => {
+                let mut inner = Vec::new();
+                ZlibDecoder::new(data)
+                    .read_to_end(&mut inner)
+                    .map_err(|e| format!("zlib: {e}"))?;
+                parse_elements(&inner, out)?;
+            }
+            MI_MATRIX => out.push(matrix(data)?),
+            _ => {}
+        }
+        b = &b[len..];
+    }
+    Ok(())
+}
+
+/// Numbers of a numeric data element, by its storage type (MATLAB may store a double array as
+/// `miUINT8` when the values fit).
+fn numbers(kind: u32, d: &[u8]) -> Parse<Vec<f64>> {
+    let w = |n: usize| d.chunks_exact(n);
+    Ok(match kind {
+        1 => d.iter().map(|&v| v as i8 as f64).collect(),
+        2 | 16 => d.iter().map(|&v| v as f64).collect(),
+        3 => w(2)
+            .map(|c| i16::from_le_bytes([c[0], c[1]]) as f64)
+            .collect(),
+        4 | 17 => w(2)
+            .map(|c| u16::from_le_bytes([c[0], c[1]]) as f64)
+            .collect(),
+        5 => w(4)
+            .map(|c| i32::from_le_bytes([c[0], c[1], c[2], c[3]]) as f64)
+            .collect(),
+        6 => w(4)
+            .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]) as f64)
+            .collect(),
+        7 => w(4)
+            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]) as f64)
+            .collect(),
+        9 => w(8)
+            .map(|c| f64::from_le_bytes(c.try_into().unwrap_or([0; 8])))
+            .collect(),
+        12 => w(8)
+            .map(|c| i64::from_le_bytes(c.try_into().unwrap_or([0; 8])) as f64)
+            .collect(),
+        13 => w(8)
+            .map(|c| u64::from_le_bytes(c.try_into().unwrap_or([0; 8])) as f64)
+            .collect(),
+        other => return Err(format!("unknown numeric storage type {other}")),
+    })
+}
+
+/// The next sub-element of a matrix, advancing `d` past it.
+fn next(d: &mut &[u8]) -> Parse<(u32, Vec<u8>)> {
+    let (kind, data, len) = element(d)?;
+    let data = data.to_vec();
+    *d = &d[len.min(d.len())..];
+    Ok((kind, data))
+}
+
+/// An `miMATRIX` element's contents: `(name, value)`.
+fn matrix(d: &[u8]) -> Parse<(String, MatValue)> {
+    if d.is_empty() {
+        return Ok((String::new(), MatValue::Numeric(Vec::new())));
+    }
+    let mut d = d;
+    let (_, flags) = next(&mut d)?;
+    let class = *flags.first().ok_or("empty array flags")?;
+    let (_, dims) = next(&mut d)?;
+    let count: usize = numbers(5, &dims)?.iter().map(|&v| v as usize).product();
+    let (_, name) = next(&mut d)?;
+    let name = String::from_utf8_lossy(&name).into_owned();
+    let value = match class {
+        1 => {
+            let mut cells = Vec::with_capacity(count);
+            for _ in 0..count {
+                let (_, m) = next(&mut d)?;
+                cells.push(matrix(&m)?.1);
+            }
+            MatValue::Cell(cells)
+        }
+        2 => {
+            let (_, len) = next(&mut d)?;
+            let len = numbers(5, &len)?.first().copied().unwrap_or(0.0) as usize;
+            let (_, names) = next(&mut d)?;
+            let fields: Vec<String> = names
+                .chunks(len.max(1))
+                .map(|c| {
+                    String::from_utf8_lossy(c)
+                        .trim_end_matches('\0')
+                        .to_string()
+                })
+                .collect();
+            let mut elements = Vec::with_capacity(count);
+            for _ in 0..count {
+                let mut values = Vec::with_capacity(fields.len());
+                for _ in &fields {
+                    let (_, m) = next(&mut d)?;
+                    values.push(matrix(&m)?.1);
+                }
+                elements.push(values);
+            }
+            MatValue::Struct { fields, elements }
+        }
+        4 => {
+            let (kind, data) = next(&mut d)?;
+            let text = match kind {
+                4 | 17 => char::decode_utf16(numbers(4, &data)?.iter().map(|&v| v as u16))
+                    .map(|c| c.unwrap_or(char::REPLACEMENT_CHARACTER))
+                    .collect(),
+                _ => String::from_utf8_lossy(&data).into_owned(),
+            };
+            MatValue::Char(text)
+        }
+        6..=15 => {
+            let (kind, data) = next(&mut d)?;
+            MatValue::Numeric(numbers(kind, &data)?)
+        }
+        other => MatValue::Unsupported(other),
+    };
+    Ok((name, value))
+}

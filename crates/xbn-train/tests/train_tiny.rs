@@ -1,0 +1,101 @@
+//! A few-iteration training run on a tiny synthetic dataset: every output is written and the
+//! saved test embeddings re-score to the final evaluation.
+
+mod common_tiny;
+
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+
+use xbn_train::checkpoint::{self, Checkpoint};
+use xbn_train::outputs::metrics::read_records;
+use xbn_train::train::train;
+
+#[test]
+fn tiny_run_writes_every_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = common_tiny::tiny_config(dir.path(), "tiny");
+    let out = train(&cfg, false, Arc::new(AtomicBool::new(false))).unwrap();
+    assert_eq!(out.iterations, 6);
+    assert!(!out.interrupted);
+    let run = dir.path().join("tiny");
+    assert_eq!(out.dir, run);
+
+    // The resolved configuration reproduces the run's configuration.
+    let saved = xbn_train::config::TrainConfig::from_file(&run.join("config.toml")).unwrap();
+    assert_eq!(saved, cfg);
+
+    // metrics.jsonl: the untrained evaluation, one line per iteration (log_every = 1).
+    let recs = read_records(&run.join("metrics.jsonl")).unwrap();
+    let iters: Vec<usize> = recs.iter().map(|r| r.iteration).collect();
+    assert_eq!(iters, vec![0, 1, 2, 3, 4, 5, 6]);
+    assert!(recs[0].eval.is_some(), "untrained evaluation at iteration 0");
+    for r in &recs[1..] {
+        assert!(r.loss["total"].is_finite());
+        assert!(r.lr_backbone > 0.0 && r.lr_head > 0.0);
+        assert!(r.images_per_s > 0.0);
+        // Memory on from t_start = 2 (0-based): iterations 3.. have a memory term.
+        assert_eq!(r.loss.contains_key("memory"), r.iteration > 2, "{r:?}");
+        assert_eq!(r.memory_fill, (r.iteration.saturating_sub(2) * 8).min(24));
+    }
+    // AXBN adapts from the second memory iteration on, so its shift is logged.
+    assert!(recs[4].moments_shift.is_some());
+    // Drift every 2 iterations once the memory holds entries.
+    assert!(recs[4].drift.is_some() && recs[6].drift.is_some());
+    let d = recs[6].drift.unwrap();
+    assert!(d.before.is_finite() && d.after.is_finite() && d.sample == 8);
+    // Evaluations at 3 and 6.
+    assert!(recs[3].eval.is_some() && recs[6].eval.is_some());
+    for k in ["recall@1", "recall@2", "map@r", "r_precision", "precision@1", "queries"] {
+        assert!(recs[6].eval.as_ref().unwrap().contains_key(k), "{k}");
+    }
+
+    // Checkpoint with every part.
+    let ck = Checkpoint::load(&run.join(checkpoint::LAST), &candle_core::Device::Cpu).unwrap();
+    assert_eq!(ck.metadata["iteration"], "6");
+    for prefix in ["model", "optim", "memory", "ledger", "norm", "rng"] {
+        assert!(!ck.part(prefix).is_empty(), "checkpoint lacks `{prefix}.*`");
+    }
+    assert_eq!(ck.part("memory")["embeddings"].dims(), &[24, 16]);
+    assert!(run.join(checkpoint::BEST).exists());
+
+    // Plots and the human log.
+    for f in ["loss.png", "recall.png", "drift.png", "train.log"] {
+        let m = std::fs::metadata(run.join(f)).unwrap_or_else(|e| panic!("{f}: {e}"));
+        assert!(m.len() > 0, "{f} is empty");
+    }
+
+    // The final test embeddings re-score to the final evaluation.
+    let trained = out.trained.unwrap();
+    let report = xbn_eval::evaluate_files(
+        &run.join("embeddings.safetensors"),
+        None,
+        xbn_eval::Protocol::LeaveOneOut,
+        &[1, 2],
+        &xbn_eval::EvalOptions::default(),
+    )
+    .unwrap();
+    assert_eq!(report.recall, trained.report.recall);
+    assert_eq!(report.map_at_r, trained.report.map_at_r);
+}
+
+#[test]
+fn plain_xbm_and_xbn_runs_complete() {
+    for kind in [xbn_train::config::NormKind::None, xbn_train::config::NormKind::Xbn] {
+        let dir = tempfile::tempdir().unwrap();
+        let mut cfg = common_tiny::tiny_config(dir.path(), "norm");
+        cfg.norm.kind = kind;
+        cfg.run.iterations = 4;
+        cfg.run.eval_untrained = false;
+        cfg.memory.warm_start = true;
+        let out = train(&cfg, false, Arc::new(AtomicBool::new(false))).unwrap();
+        assert_eq!(out.iterations, 4);
+        let recs = read_records(&dir.path().join("norm/metrics.jsonl")).unwrap();
+        // Warm start at t_start fills the memory with 24 training images, then a batch of 8
+        // arrives (FIFO keeps 24).
+        assert_eq!(recs.iter().find(|r| r.iteration == 3).unwrap().memory_fill, 24);
+        let drift = recs.iter().find_map(|r| r.drift).unwrap();
+        if kind == xbn_train::config::NormKind::None {
+            assert_eq!(drift.before, drift.after, "no adaptation: stored = adapted");
+        }
+    }
+}
