@@ -136,6 +136,13 @@ fn ci() -> anyhow::Result<()> {
 fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
         Cmd::Ci => ci(),
-        Cmd::FetchData(args) => fetch_data(args),
+        Cmd::FetchData(args) => {
+            // Plain one-line errors for users (no backtrace), status 1.
+            if let Err(e) = fetch_data(args) {
+                eprintln!("error: {e:#}");
+                std::process::exit(1);
+            }
+            Ok(())
+        }
     }
 }

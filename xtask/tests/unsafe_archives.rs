@@ -149,3 +149,18 @@ fn tar_hardlink_outside_is_refused() {
     let err = refuse(tmp.path(), "hard.tgz", "tar.gz", &tgz);
     assert_refused(&err, "passwd");
 }
+
+#[test]
+fn zip_symlink_escaping_the_root_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut out = std::io::Cursor::new(Vec::new());
+    {
+        let mut zip = zip::ZipWriter::new(&mut out);
+        let options = zip::write::SimpleFileOptions::default();
+        zip.add_symlink("d/up", "../../../../outside", options)
+            .unwrap();
+        zip.finish().unwrap();
+    }
+    let err = refuse(tmp.path(), "link.zip", "zip", &out.into_inner());
+    assert_refused(&err, "d/up");
+}

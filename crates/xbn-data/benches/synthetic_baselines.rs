@@ -118,10 +118,8 @@ fn main() -> anyhow::Result<()> {
             })
             .collect();
         std::fs::write(format!("{dir}/labels.txt"), meta.join("\n"))?;
-        println!(
-            "dumped to {dir} ({} images of {0}x{0}x3)",
-            config.image_size
-        );
+        let n = config.image_size;
+        println!("dumped to {dir} ({} images of {n}x{n}x3)", images.len());
     }
     if let Some(path) = arg("--grid") {
         let n = config.image_size;

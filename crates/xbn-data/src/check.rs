@@ -2,7 +2,7 @@
 //! check of `cargo xtask fetch-data`): per split, images, classes, queries/gallery and images per
 //! class, and every problem found.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use crate::Result;
@@ -38,6 +38,10 @@ pub struct SplitReport {
     /// Gallery images, for query-vs-gallery protocols.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub gallery: Option<usize>,
+    /// Queries whose class has no gallery image (they cannot be retrieved; evaluation skips
+    /// them), for query-vs-gallery protocols.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub queries_without_gallery: Option<usize>,
     /// Images per class (absent for an empty split).
     pub images_per_class: Option<PerClass>,
 }
@@ -63,16 +67,26 @@ pub struct DataCheckReport {
 /// Statistics of one split of `index`.
 pub fn split_report(index: &DatasetIndex, split: Split) -> SplitReport {
     let mut per_class: BTreeMap<u32, usize> = BTreeMap::new();
+    let mut gallery_classes = BTreeSet::new();
     let (mut images, mut queries, mut gallery) = (0, 0, 0);
     for item in index.items.iter().filter(|i| i.split == split) {
         images += 1;
         *per_class.entry(item.label).or_default() += 1;
         match item.role {
             Role::Query => queries += 1,
-            Role::Gallery => gallery += 1,
+            Role::Gallery => {
+                gallery += 1;
+                gallery_classes.insert(item.label);
+            }
             Role::Train | Role::QueryAndReference => {}
         }
     }
+    let orphans = index
+        .items
+        .iter()
+        .filter(|i| i.split == split && i.role == Role::Query)
+        .filter(|i| !gallery_classes.contains(&i.label))
+        .count();
     let mut counts: Vec<usize> = per_class.into_values().collect();
     counts.sort_unstable();
     let images_per_class = (!counts.is_empty()).then(|| {
@@ -100,6 +114,7 @@ pub fn split_report(index: &DatasetIndex, split: Split) -> SplitReport {
         classes: counts.len(),
         queries: protocol.then_some(queries),
         gallery: protocol.then_some(gallery),
+        queries_without_gallery: protocol.then_some(orphans),
         images_per_class,
     }
 }

@@ -76,6 +76,7 @@ fn query_gallery_counts_for_inshop() {
         (Some(1), Some(1))
     );
     assert_eq!(report.splits[0].queries, None);
+    assert_eq!(report.splits[1].queries_without_gallery, Some(0));
     assert!(
         report
             .problems
@@ -89,4 +90,25 @@ fn unreadable_annotations_are_errors_not_reports() {
     let dir = tempfile::tempdir().unwrap();
     let err = check_dataset(DatasetKind::Cub, dir.path(), &LoadOptions::default()).unwrap_err();
     assert!(err.to_string().contains("image_class_labels.txt"), "{err}");
+}
+
+/// The real Fashion-MNIST, where Debian's `dataset-fashion-mnist` is installed: a clean report.
+#[test]
+fn real_fashion_mnist_checks_clean() {
+    let root = Path::new(xbn_data::readers::fashion_mnist::DEBIAN_ROOT);
+    if !root.join("t10k-labels-idx1-ubyte.gz").is_file() {
+        eprintln!("skipped: {} not installed", root.display());
+        return;
+    }
+    let report = check_dataset(DatasetKind::FashionMnist, root, &LoadOptions::default()).unwrap();
+    println!("{}", serde_json::to_string_pretty(&report).unwrap());
+    assert!(report.ok, "{:?}", report.problems);
+    for split in &report.splits {
+        assert_eq!((split.images, split.classes), (35_000, 5));
+        let per_class = split.images_per_class.unwrap();
+        assert_eq!(
+            (per_class.min, per_class.median, per_class.max),
+            (7_000, 7_000.0, 7_000)
+        );
+    }
 }

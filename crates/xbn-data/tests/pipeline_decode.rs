@@ -88,7 +88,7 @@ fn corrupt_truncated_and_missing_files_are_named() {
 
     let garbage = dir.path().join("garbage.jpg");
     let mut g = bytes[..20].to_vec();
-    g.extend((0..3000u32).map(|i| (i * 2_654_435_761u32 >> 13) as u8));
+    g.extend((0..3000u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8));
     g.extend([0xFF, 0xD9]);
     std::fs::write(&garbage, g).unwrap();
     expect_decode_error(&file(&garbage, None), &garbage, "");

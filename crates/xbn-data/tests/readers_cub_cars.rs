@@ -189,3 +189,32 @@ fn cars_corrupt_mat_file_is_an_error_naming_it() {
         assert!(path.ends_with("cars_annos.mat"), "{what}: {err}");
     }
 }
+
+/// A truncated MAT file reads as an error or as a prefix of its variables (never a panic, never
+/// altered values); a flipped byte gives an error or a value, never a panic.
+#[test]
+fn cars_mat_reader_survives_any_truncation_or_byte_flip() {
+    use xbn_data::readers::matv5::read_mat;
+    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data");
+    let dir = tempfile::tempdir().unwrap();
+    let mat = dir.path().join("cars_annos.mat");
+    for name in ["cars_annos_plain.mat", "cars_annos_compressed.mat"] {
+        let full = std::fs::read(data.join(name)).unwrap();
+        let complete = read_mat(&data.join(name)).unwrap();
+        assert_eq!(complete.len(), 2, "annotations and class_names");
+        let step = if name.contains("plain") { 97 } else { 13 };
+        for cut in (128..full.len()).step_by(step) {
+            std::fs::write(&mat, &full[..cut]).unwrap();
+            if let Ok(vars) = read_mat(&mat) {
+                assert!(vars.len() < complete.len(), "{name} cut at {cut}");
+                assert_eq!(vars[..], complete[..vars.len()], "{name} cut at {cut}");
+            }
+        }
+        for at in (128..full.len().min(1200)).step_by(7) {
+            let mut bytes = full.clone();
+            bytes[at] ^= 0xA5;
+            std::fs::write(&mat, &bytes).unwrap();
+            let _may_fail = read_mat(&mat);
+        }
+    }
+}

@@ -3,7 +3,10 @@
 mod readers_support;
 
 use readers_support::{assert_dense_disjoint, write_image, write_text};
-use xbn_data::{BoundingBox, DataError, DatasetKind, ImageSource, LoadOptions, Role, load_dataset};
+use xbn_data::{
+    BoundingBox, DataError, DatasetKind, ImageSource, LoadOptions, Role, check_dataset,
+    load_dataset,
+};
 
 fn anno(source: &str, pair_id: u32, items: &[(u32, [u32; 4])]) -> String {
     let items: Vec<String> = items
@@ -170,4 +173,31 @@ fn missing_image_names_the_annotation() {
     assert!(image.ends_with("train/image/000003.jpg"));
     assert!(listed_in.contains("000003.json"), "{listed_in}");
     assert_eq!(*total, 1, "one file, even with two items");
+}
+
+#[test]
+fn check_counts_queries_without_a_gallery_match() {
+    let dir = fixture();
+    // A second user image of validation pair 1 whose style has no shop image.
+    write_text(
+        &dir.path().join("validation/annos/000003.json"),
+        &anno("user", 1, &[(2, [1, 1, 9, 9])]),
+    );
+    write_image(&dir.path().join("validation/image/000003.jpg"), 16, 16, 9);
+    let report = check_dataset(
+        DatasetKind::DeepFashion2,
+        dir.path(),
+        &LoadOptions::default(),
+    )
+    .unwrap();
+    let test = &report.splits[1];
+    assert_eq!(
+        (test.queries, test.gallery, test.queries_without_gallery),
+        (Some(2), Some(1), Some(1))
+    );
+    assert!(
+        report.ok,
+        "DeepFashion2 has no official counts: {:?}",
+        report.problems
+    );
 }

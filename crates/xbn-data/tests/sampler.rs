@@ -113,6 +113,11 @@ fn iterator_runs_epochs_in_turn_and_they_differ() {
     assert_eq!(first, e0);
     assert_eq!(sampler.epoch(), 1);
     assert_eq!(sampler.next().unwrap(), e1[0]);
+    // The loader takes any `Iterator<Item = Vec<usize>> + Send`.
+    fn loader_input(mut batches: impl Iterator<Item = Vec<usize>> + Send) -> usize {
+        batches.next().map_or(0, |b| b.len())
+    }
+    assert_eq!(loader_input(sampler), 4);
 }
 
 #[test]

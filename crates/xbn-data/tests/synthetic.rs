@@ -81,13 +81,14 @@ fn different_classes_instances_and_seeds_differ() {
 
 #[test]
 fn easy_views_of_a_class_are_closer_than_other_classes() {
-    // At difficulty 0 the only nuisance is the background: the object pixels repeat exactly,
-    // so two views of one class agree on far more pixels than views of different classes.
-    let s = Synthetic::new(SyntheticConfig {
+    // At difficulty 0 the only nuisance is the background: the object's pixels repeat exactly
+    // in every view of its class, and (almost) never in another class.
+    let config = SyntheticConfig {
         difficulty: 0.0,
+        image_size: 64,
         ..small()
-    })
-    .unwrap();
+    };
+    let s = Synthetic::new(config).unwrap();
     let same = |a: &image::RgbImage, b: &image::RgbImage| {
         a.pixels().zip(b.pixels()).filter(|(x, y)| x == y).count()
     };
@@ -95,7 +96,7 @@ fn easy_views_of_a_class_are_closer_than_other_classes() {
         let within = same(&s.render(c, 0), &s.render(c, 1));
         let between = same(&s.render(c, 0), &s.render(c + 1, 0));
         assert!(
-            within > between + 100,
+            within > 300 && between < 50,
             "class {c}: {within} vs {between} equal pixels"
         );
     }

@@ -16,7 +16,7 @@ PY=${PYTHON:-/work/venv/bin/python}
 mkdir -p "$WORK"
 EMB="$WORK/sop60k.npy"
 [ -f "$EMB" ] || "$PY" "$HERE/bench_eval.py" gen "$EMB" 60000 512 11000
-(cd "$ROOT" && cargo build --release -p xbn-eval --example eval_bench)
+[ -n "${SKIP_BUILD:-}" ] || (cd "$ROOT" && cargo build --release -p xbn-eval --example eval_bench)
 BIN="$ROOT/target/release/examples/eval_bench"
 export RAYON_NUM_THREADS=2 OMP_NUM_THREADS=2 MKL_NUM_THREADS=2 OPENBLAS_NUM_THREADS=2
 RESULTS="$WORK/results.tsv"

@@ -73,9 +73,15 @@ impl MetricLoss for ContrastiveLoss {
             return Ok(s.sum_all()?.affine(0.0, 0.0)?);
         }
         let (pos, neg) = if pairs.inverted {
-            (s.affine(-1.0, self.pos_margin)?, s.affine(1.0, -self.neg_margin)?)
+            (
+                s.affine(-1.0, self.pos_margin)?,
+                s.affine(1.0, -self.neg_margin)?,
+            )
         } else {
-            (s.affine(1.0, -self.pos_margin)?, s.affine(-1.0, self.neg_margin)?)
+            (
+                s.affine(1.0, -self.pos_margin)?,
+                s.affine(-1.0, self.neg_margin)?,
+            )
         };
         let pos = pos.relu()?.mul(&pairs.pos)?;
         let neg = neg.relu()?.mul(&pairs.neg)?;

@@ -35,7 +35,8 @@ pub fn masked_logsumexp(x: &Tensor, mask: &Tensor, add_one: bool) -> Result<Tens
 
 /// `softplus(x) = log(1 + eˣ) = max(x, 0) + log(1 + e^{−|x|})`.
 pub fn softplus(x: &Tensor) -> Result<Tensor> {
-    Ok(x.relu()?.add(&x.abs()?.neg()?.exp()?.affine(1.0, 1.0)?.log()?)?)
+    Ok(x.relu()?
+        .add(&x.abs()?.neg()?.exp()?.affine(1.0, 1.0)?.log()?)?)
 }
 
 /// Row-wise max (or min when `min`) of `x` over entries with `mask = 1`, detached; rows with an

@@ -103,8 +103,16 @@ impl Pairs {
 
     /// Number of positive and negative pairs (one host synchronisation).
     pub fn counts(&self) -> Result<(f64, f64)> {
-        let p = self.pos.sum_all()?.to_dtype(DType::F64)?.to_scalar::<f64>()?;
-        let n = self.neg.sum_all()?.to_dtype(DType::F64)?.to_scalar::<f64>()?;
+        let p = self
+            .pos
+            .sum_all()?
+            .to_dtype(DType::F64)?
+            .to_scalar::<f64>()?;
+        let n = self
+            .neg
+            .sum_all()?
+            .to_dtype(DType::F64)?
+            .to_scalar::<f64>()?;
         Ok((p, n))
     }
 
@@ -208,7 +216,11 @@ pub fn check_labels(what: &'static str, labels: &Tensor, rows: usize) -> Result<
 /// Fails with [`LossError::NonFinite`] (first offending row and column) when `x` has NaN/±Inf.
 pub fn check_finite(what: &'static str, x: &Tensor) -> Result<()> {
     // x − x is 0 for finite values and NaN for NaN/±Inf; one reduction finds any.
-    let probe = x.sub(x)?.sum_all()?.to_dtype(DType::F64)?.to_scalar::<f64>()?;
+    let probe = x
+        .sub(x)?
+        .sum_all()?
+        .to_dtype(DType::F64)?
+        .to_scalar::<f64>()?;
     if probe == 0.0 {
         return Ok(());
     }

@@ -44,7 +44,8 @@ impl ProxyAnchorLoss {
             )));
         }
         let std = (2.0 / num_classes as f64).sqrt();
-        let init = Tensor::randn(0.0, std, (num_classes, embedding_size), device)?.to_dtype(dtype)?;
+        let init =
+            Tensor::randn(0.0, std, (num_classes, embedding_size), device)?.to_dtype(dtype)?;
         Self::with_proxies(init)
     }
 
@@ -91,7 +92,11 @@ impl MetricLoss for ProxyAnchorLoss {
         }
         let labels = input.anchor_labels.to_dtype(DType::I64)?;
         let lv = labels.to_vec1::<i64>()?;
-        if let Some((row, &label)) = lv.iter().enumerate().find(|(_, l)| **l < 0 || **l >= c as i64) {
+        if let Some((row, &label)) = lv
+            .iter()
+            .enumerate()
+            .find(|(_, l)| **l < 0 || **l >= c as i64)
+        {
             return Err(LossError::LabelOutOfRange {
                 label,
                 row,
@@ -101,7 +106,9 @@ impl MetricLoss for ProxyAnchorLoss {
         let proxies = proxies.to_dtype(a.dtype())?;
         let s = self.distance.matrix(a, &proxies, false)?.t()?; // (C × b)
         let classes = Tensor::arange(0i64, c as i64, a.device())?.unsqueeze(1)?;
-        let pos = classes.broadcast_eq(&labels.unsqueeze(0)?)?.to_dtype(s.dtype())?;
+        let pos = classes
+            .broadcast_eq(&labels.unsqueeze(0)?)?
+            .to_dtype(s.dtype())?;
         let neg = pos.affine(-1.0, 1.0)?;
         let (al, mg) = (self.alpha, self.margin);
         // PML: pos exponent α·margin(s, δ), neg exponent α·margin(−δ, s).

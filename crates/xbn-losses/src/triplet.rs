@@ -83,10 +83,21 @@ impl TripletMarginLoss {
         // Hardest positive: least similar / farthest; hardest negative: most similar / nearest.
         let hp = masked_extreme(s, &pairs.pos, inv)?;
         let hn = masked_extreme(s, &pairs.neg, !inv)?;
-        let keep = hp.abs()?.lt(f64::INFINITY)?.mul(&hn.abs()?.lt(f64::INFINITY)?)?;
+        let keep = hp
+            .abs()?
+            .lt(f64::INFINITY)?
+            .mul(&hn.abs()?.lt(f64::INFINITY)?)?;
         let keep = keep.to_dtype(s.dtype())?;
-        let ip = s.detach().broadcast_eq(&hp)?.mul(&pairs.pos.ne(0.0)?)?.argmax_keepdim(1)?;
-        let ineg = s.detach().broadcast_eq(&hn)?.mul(&pairs.neg.ne(0.0)?)?.argmax_keepdim(1)?;
+        let ip = s
+            .detach()
+            .broadcast_eq(&hp)?
+            .mul(&pairs.pos.ne(0.0)?)?
+            .argmax_keepdim(1)?;
+        let ineg = s
+            .detach()
+            .broadcast_eq(&hn)?
+            .mul(&pairs.neg.ne(0.0)?)?
+            .argmax_keepdim(1)?;
         let ap = s.gather(&ip, 1)?;
         let an = s.gather(&ineg, 1)?;
         let losses = self.violation(&ap, &an, inv)?.relu()?.mul(&keep)?;
@@ -99,7 +110,10 @@ impl TripletMarginLoss {
         let s = &pairs.sim;
         let ap = s.unsqueeze(2)?; // (b, m, 1): s_ij
         let an = s.unsqueeze(1)?; // (b, 1, m): s_ik
-        let mut valid = pairs.pos.unsqueeze(2)?.broadcast_mul(&pairs.neg.unsqueeze(1)?)?;
+        let mut valid = pairs
+            .pos
+            .unsqueeze(2)?
+            .broadcast_mul(&pairs.neg.unsqueeze(1)?)?;
         let viol = self.violation(&ap, &an, pairs.inverted)?;
         if semi_hard {
             // 0 < d_an − d_ap ≤ margin  ⇔  0 ≤ violation < margin.

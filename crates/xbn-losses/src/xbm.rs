@@ -89,7 +89,9 @@ impl XbmLoss {
             let m_after = (self.memory.len() + b).min(self.memory.capacity());
             self.loss.check_sizes(b, m_after)?;
         }
-        let batch_term = self.loss.forward(batch, labels, batch, labels, RefSet::SameAsAnchors)?;
+        let batch_term = self
+            .loss
+            .forward(batch, labels, batch, labels, RefSet::SameAsAnchors)?;
         let detached = batch.detach();
         self.memory.adapt(self.matcher.as_mut(), &detached)?;
         self.memory.enqueue(&detached, labels, self.iteration)?;

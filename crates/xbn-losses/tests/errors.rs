@@ -25,14 +25,31 @@ fn label_length_mismatch() {
         .forward(&a, &labels(3), &a, &labels(3), RefSet::SameAsAnchors)
         .unwrap_err();
     assert!(
-        matches!(err, LossError::LengthMismatch { what: "anchor_labels", labels: 3, rows: 4 }),
+        matches!(
+            err,
+            LossError::LengthMismatch {
+                what: "anchor_labels",
+                labels: 3,
+                rows: 4
+            }
+        ),
         "{err}"
     );
     let r = emb(5, 3);
     let err = MultiSimilarityLoss::default()
         .forward(&a, &labels(4), &r, &labels(6), RefSet::Other)
         .unwrap_err();
-    assert!(matches!(err, LossError::LengthMismatch { what: "ref_labels", labels: 6, rows: 5 }), "{err}");
+    assert!(
+        matches!(
+            err,
+            LossError::LengthMismatch {
+                what: "ref_labels",
+                labels: 6,
+                rows: 5
+            }
+        ),
+        "{err}"
+    );
 }
 
 #[test]
@@ -41,13 +58,33 @@ fn wrong_ranks() {
     let err = MultiSimilarityLoss::default()
         .forward(&a, &labels(2), &a, &labels(2), RefSet::SameAsAnchors)
         .unwrap_err();
-    assert!(matches!(err, LossError::WrongRank { what: "anchors", expected: 2, .. }), "{err}");
+    assert!(
+        matches!(
+            err,
+            LossError::WrongRank {
+                what: "anchors",
+                expected: 2,
+                ..
+            }
+        ),
+        "{err}"
+    );
     let a = emb(3, 2);
     let y = Tensor::zeros((3, 1), DType::U32, &dev()).unwrap();
     let err = MultiSimilarityLoss::default()
         .forward(&a, &y, &a, &y, RefSet::SameAsAnchors)
         .unwrap_err();
-    assert!(matches!(err, LossError::WrongRank { what: "anchor_labels", expected: 1, .. }), "{err}");
+    assert!(
+        matches!(
+            err,
+            LossError::WrongRank {
+                what: "anchor_labels",
+                expected: 1,
+                ..
+            }
+        ),
+        "{err}"
+    );
 }
 
 #[test]
@@ -60,14 +97,25 @@ fn non_finite_embeddings_are_located() {
         .forward(&a, &labels(4), &a, &labels(4), RefSet::SameAsAnchors)
         .unwrap_err();
     assert!(
-        matches!(err, LossError::NonFinite { what: "anchors", count: 2, row: 2, col: 1 }),
+        matches!(
+            err,
+            LossError::NonFinite {
+                what: "anchors",
+                count: 2,
+                row: 2,
+                col: 1
+            }
+        ),
         "{err}"
     );
     let good = emb(4, 3);
     let err = MultiSimilarityLoss::default()
         .forward(&good, &labels(4), &a, &labels(4), RefSet::Other)
         .unwrap_err();
-    assert!(matches!(err, LossError::NonFinite { what: "refs", .. }), "{err}");
+    assert!(
+        matches!(err, LossError::NonFinite { what: "refs", .. }),
+        "{err}"
+    );
 }
 
 #[test]
@@ -78,7 +126,10 @@ fn empty_reference_set() {
     let err = MultiSimilarityLoss::default()
         .forward(&a, &labels(4), &r, &ry, RefSet::Other)
         .unwrap_err();
-    assert!(matches!(err, LossError::Empty { what: "refs", .. }), "{err}");
+    assert!(
+        matches!(err, LossError::Empty { what: "refs", .. }),
+        "{err}"
+    );
     assert!(err.to_string().contains("refs is empty"));
 }
 
@@ -105,7 +156,16 @@ fn dimension_mask_and_dtype_errors() {
     let err = MultiSimilarityLoss::default()
         .forward(&a, &fl, &a, &fl, RefSet::SameAsAnchors)
         .unwrap_err();
-    assert!(matches!(err, LossError::DType { what: "anchor_labels", .. }), "{err}");
+    assert!(
+        matches!(
+            err,
+            LossError::DType {
+                what: "anchor_labels",
+                ..
+            }
+        ),
+        "{err}"
+    );
 }
 
 #[test]
@@ -113,10 +173,25 @@ fn all_triplets_refuse_memory_sizes() {
     let loss = TripletMarginLoss::new(0.1, TripletMining::All);
     let a = emb(64, 4);
     let r = emb(8192, 4);
-    let err = loss.forward(&a, &labels(64), &r, &labels(8192), RefSet::Other).unwrap_err();
-    assert!(matches!(err, LossError::TooManyTriplets { anchors: 64, refs: 8192, .. }), "{err}");
+    let err = loss
+        .forward(&a, &labels(64), &r, &labels(8192), RefSet::Other)
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            LossError::TooManyTriplets {
+                anchors: 64,
+                refs: 8192,
+                ..
+            }
+        ),
+        "{err}"
+    );
     let hard = TripletMarginLoss::new(0.1, TripletMining::BatchHard);
-    assert!(hard.forward(&a, &labels(64), &r, &labels(8192), RefSet::Other).is_ok());
+    assert!(
+        hard.forward(&a, &labels(64), &r, &labels(8192), RefSet::Other)
+            .is_ok()
+    );
 }
 
 #[test]
@@ -124,8 +199,20 @@ fn proxy_anchor_rejects_bad_labels_and_refs() {
     let loss = ProxyAnchorLoss::new(3, 4, DType::F32, &dev()).unwrap();
     let a = emb(2, 4);
     let y = Tensor::new(&[0u32, 3], &dev()).unwrap();
-    let err = loss.forward(&a, &y, &a, &y, RefSet::SameAsAnchors).unwrap_err();
-    assert!(matches!(err, LossError::LabelOutOfRange { label: 3, row: 1, num_classes: 3 }), "{err}");
+    let err = loss
+        .forward(&a, &y, &a, &y, RefSet::SameAsAnchors)
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            LossError::LabelOutOfRange {
+                label: 3,
+                row: 1,
+                num_classes: 3
+            }
+        ),
+        "{err}"
+    );
     let y = Tensor::new(&[0u32, 2], &dev()).unwrap();
     let err = loss.forward(&a, &y, &a, &y, RefSet::Other).unwrap_err();
     assert!(matches!(err, LossError::RefsNotSupported { .. }), "{err}");

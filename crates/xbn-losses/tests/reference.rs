@@ -25,7 +25,13 @@ fn check(file: &str, loss: &dyn MetricLoss, times_batch: bool) {
         let get = |k: &str| data.get(&format!("{c}/{k}")).cloned();
         let a = Var::from_tensor(&get("anchors").unwrap()).unwrap();
         let y = get("anchor_labels").unwrap();
-        let same = get("same").unwrap().to_dtype(DType::I64).unwrap().to_scalar::<i64>().unwrap() == 1;
+        let same = get("same")
+            .unwrap()
+            .to_dtype(DType::I64)
+            .unwrap()
+            .to_scalar::<i64>()
+            .unwrap()
+            == 1;
         let (r, ry) = if same {
             (a.as_tensor().clone(), y.clone())
         } else {
@@ -37,10 +43,16 @@ fn check(file: &str, loss: &dyn MetricLoss, times_batch: bool) {
             anchor_labels: &y,
             refs: &r,
             ref_labels: &ry,
-            ref_set: if same { RefSet::SameAsAnchors } else { RefSet::Other },
+            ref_set: if same {
+                RefSet::SameAsAnchors
+            } else {
+                RefSet::Other
+            },
             exclude: exclude.as_ref(),
         };
-        let value = loss.loss(&input).unwrap_or_else(|e| panic!("{file}/{c}: {e}"));
+        let value = loss
+            .loss(&input)
+            .unwrap_or_else(|e| panic!("{file}/{c}: {e}"));
         let b = a.dims()[0] as f64;
         let mut want = get("loss").unwrap();
         let mut want_grad = get("grad").unwrap();
@@ -60,7 +72,11 @@ fn check(file: &str, loss: &dyn MetricLoss, times_batch: bool) {
 
 #[test]
 fn contrastive_pml_default() {
-    check("contrastive_pml.safetensors", &ContrastiveLoss::default(), false);
+    check(
+        "contrastive_pml.safetensors",
+        &ContrastiveLoss::default(),
+        false,
+    );
 }
 
 #[test]
@@ -73,7 +89,11 @@ fn contrastive_pml_cosine_mean() {
 
 #[test]
 fn xbm_contrastive() {
-    check("xbm_contrastive.safetensors", &XbmContrastiveLoss::default(), false);
+    check(
+        "xbm_contrastive.safetensors",
+        &XbmContrastiveLoss::default(),
+        false,
+    );
     let sum = XbmContrastiveLoss {
         reduction: Reduction::Sum,
         ..XbmContrastiveLoss::default()
@@ -83,7 +103,11 @@ fn xbm_contrastive() {
 
 #[test]
 fn triplet_all() {
-    check("triplet_all.safetensors", &TripletMarginLoss::new(0.2, TripletMining::All), false);
+    check(
+        "triplet_all.safetensors",
+        &TripletMarginLoss::new(0.2, TripletMining::All),
+        false,
+    );
     let cos = TripletMarginLoss::new(0.1, TripletMining::All).with_distance(Distance::Cosine);
     check("triplet_all_cosine.safetensors", &cos, false);
 }
@@ -102,7 +126,11 @@ fn triplet_semi_hard() {
 
 #[test]
 fn multi_similarity() {
-    check("multi_similarity.safetensors", &MultiSimilarityLoss::default(), false);
+    check(
+        "multi_similarity.safetensors",
+        &MultiSimilarityLoss::default(),
+        false,
+    );
 }
 
 #[test]
@@ -135,11 +163,23 @@ fn proxy_anchor() {
             .unwrap();
         assert_close(&format!("proxy/{c} loss"), &value, &get("loss"), REL, ABS);
         let grads = value.backward().unwrap();
-        assert_close(&format!("proxy/{c} grad"), grads.get(a.as_tensor()).unwrap(), &get("grad"), REL, ABS);
+        assert_close(
+            &format!("proxy/{c} grad"),
+            grads.get(a.as_tensor()).unwrap(),
+            &get("grad"),
+            REL,
+            ABS,
+        );
         let params = loss.parameters();
         assert_eq!(params.len(), 1);
         let gp = grads.get(params[0].as_tensor()).unwrap();
-        assert_close(&format!("proxy/{c} grad_proxies"), gp, &get("grad_proxies"), REL, ABS);
+        assert_close(
+            &format!("proxy/{c} grad_proxies"),
+            gp,
+            &get("grad_proxies"),
+            REL,
+            ABS,
+        );
     }
 }
 

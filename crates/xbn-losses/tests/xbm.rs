@@ -6,7 +6,9 @@ mod common;
 use candle_core::{DType, Tensor, Var};
 use common::{assert_close, load};
 use xbn_core::{CrossBatchNorm, Identity, MomentMatcher, XbnConfig};
-use xbn_losses::{ContrastiveLoss, Distance, LossError, ProxyAnchorLoss, XbmContrastiveLoss, XbmLoss};
+use xbn_losses::{
+    ContrastiveLoss, Distance, LossError, ProxyAnchorLoss, XbmContrastiveLoss, XbmLoss,
+};
 use xbn_memory::EmbeddingQueue;
 
 fn pml_contrastive() -> Box<ContrastiveLoss> {
@@ -18,18 +20,42 @@ fn matches_pml_cross_batch_memory_over_iterations() {
     let dev = xbn_core::test_device();
     let data = load("xbm_sequence.safetensors", &dev);
     let w = data["weight"].to_scalar::<f64>().unwrap();
-    let cap = data["capacity"].to_dtype(DType::I64).unwrap().to_scalar::<i64>().unwrap() as usize;
+    let cap = data["capacity"]
+        .to_dtype(DType::I64)
+        .unwrap()
+        .to_scalar::<i64>()
+        .unwrap() as usize;
     let queue = EmbeddingQueue::new(cap, 6, DType::F64, &dev).unwrap();
     let mut xbm = XbmLoss::new(pml_contrastive(), queue, Box::new(Identity), w, 0).unwrap();
     for t in 0..5 {
         let get = |k: &str| data[&format!("{t}/{k}")].clone();
         let a = Var::from_tensor(&get("anchors")).unwrap();
         let terms = xbm.forward(a.as_tensor(), &get("anchor_labels")).unwrap();
-        assert_close(&format!("{t} batch"), &terms.batch, &get("batch_loss"), 1e-4, 1e-10);
-        let memory = terms.memory.expect("t_start = 0: memory term from the first iteration");
-        assert_close(&format!("{t} memory"), &memory, &get("memory_loss"), 1e-4, 1e-10);
+        assert_close(
+            &format!("{t} batch"),
+            &terms.batch,
+            &get("batch_loss"),
+            1e-4,
+            1e-10,
+        );
+        let memory = terms
+            .memory
+            .expect("t_start = 0: memory term from the first iteration");
+        assert_close(
+            &format!("{t} memory"),
+            &memory,
+            &get("memory_loss"),
+            1e-4,
+            1e-10,
+        );
         let grads = terms.total.backward().unwrap();
-        assert_close(&format!("{t} grad"), grads.get(a.as_tensor()).unwrap(), &get("grad"), 1e-4, 1e-10);
+        assert_close(
+            &format!("{t} grad"),
+            grads.get(a.as_tensor()).unwrap(),
+            &get("grad"),
+            1e-4,
+            1e-10,
+        );
     }
     assert_eq!(xbm.iteration(), 5);
     assert_eq!(xbm.memory().len(), cap);
@@ -39,7 +65,14 @@ fn matches_pml_cross_batch_memory_over_iterations() {
 fn warm_up_enqueues_without_memory_term() {
     let dev = xbn_core::test_device();
     let queue = EmbeddingQueue::new(32, 4, DType::F32, &dev).unwrap();
-    let mut xbm = XbmLoss::new(Box::new(XbmContrastiveLoss::default()), queue, Box::new(Identity), 1.0, 2).unwrap();
+    let mut xbm = XbmLoss::new(
+        Box::new(XbmContrastiveLoss::default()),
+        queue,
+        Box::new(Identity),
+        1.0,
+        2,
+    )
+    .unwrap();
     let y = Tensor::new(&[0u32, 0, 1, 1], &dev).unwrap();
     for t in 0..3 {
         let z = Tensor::randn(0.0f32, 1.0, (4, 4), &dev).unwrap();
@@ -47,7 +80,10 @@ fn warm_up_enqueues_without_memory_term() {
         assert_eq!(terms.memory.is_some(), t >= 2, "iteration {t}");
         assert_eq!(xbm.memory().len(), 4 * (t + 1));
         if terms.memory.is_none() {
-            let (total, batch) = (terms.total.to_scalar::<f32>().unwrap(), terms.batch.to_scalar::<f32>().unwrap());
+            let (total, batch) = (
+                terms.total.to_scalar::<f32>().unwrap(),
+                terms.batch.to_scalar::<f32>().unwrap(),
+            );
             assert_eq!(total, batch);
         }
     }
@@ -59,11 +95,25 @@ fn memory_term_excludes_own_copy_only() {
     // positive term 0 anyway) is excluded, the other copy is a positive: memory term = batch term.
     let dev = xbn_core::test_device();
     let queue = EmbeddingQueue::new(8, 3, DType::F64, &dev).unwrap();
-    let mut xbm = XbmLoss::new(Box::new(XbmContrastiveLoss::default()), queue, Box::new(Identity), 1.0, 0).unwrap();
-    let z = Tensor::new(&[[1.0f64, 0.2, 0.0], [0.3, 1.0, 0.1], [0.0, 0.1, 1.0]], &dev).unwrap();
+    let mut xbm = XbmLoss::new(
+        Box::new(XbmContrastiveLoss::default()),
+        queue,
+        Box::new(Identity),
+        1.0,
+        0,
+    )
+    .unwrap();
+    let z = Tensor::new(
+        &[[1.0f64, 0.2, 0.0], [0.3, 1.0, 0.1], [0.0, 0.1, 1.0]],
+        &dev,
+    )
+    .unwrap();
     let y = Tensor::new(&[5u32, 5, 7], &dev).unwrap();
     let terms = xbm.forward(&z, &y).unwrap();
-    let (b, m) = (terms.batch.to_scalar::<f64>().unwrap(), terms.memory.unwrap().to_scalar::<f64>().unwrap());
+    let (b, m) = (
+        terms.batch.to_scalar::<f64>().unwrap(),
+        terms.memory.unwrap().to_scalar::<f64>().unwrap(),
+    );
     assert!(b > 0.1);
     assert!((b - m).abs() < 1e-12, "batch {b} vs memory {m}");
 }
@@ -83,8 +133,20 @@ fn matcher_adapts_stored_entries_before_enqueue() {
     let mut reference = CrossBatchNorm::new(XbnConfig::default()).unwrap();
     let expected = reference.adapt(&before, &z1).unwrap();
     let stored = xbm.memory().embeddings();
-    assert_close("adapted rows", &stored.narrow(0, 0, 4).unwrap(), &expected, 1e-5, 1e-6);
-    assert_close("enqueued rows", &stored.narrow(0, 4, 4).unwrap(), &z1, 0.0, 0.0);
+    assert_close(
+        "adapted rows",
+        &stored.narrow(0, 0, 4).unwrap(),
+        &expected,
+        1e-5,
+        1e-6,
+    );
+    assert_close(
+        "enqueued rows",
+        &stored.narrow(0, 4, 4).unwrap(),
+        &z1,
+        0.0,
+        0.0,
+    );
 }
 
 #[test]
@@ -93,20 +155,39 @@ fn bad_batch_leaves_memory_unchanged() {
     let queue = EmbeddingQueue::new(16, 4, DType::F32, &dev).unwrap();
     let mut xbm = XbmLoss::new(pml_contrastive(), queue, Box::new(Identity), 1.0, 0).unwrap();
     let y = Tensor::new(&[0u32, 1, 0, 1], &dev).unwrap();
-    xbm.forward(&Tensor::randn(0.0f32, 1.0, (4, 4), &dev).unwrap(), &y).unwrap();
+    xbm.forward(&Tensor::randn(0.0f32, 1.0, (4, 4), &dev).unwrap(), &y)
+        .unwrap();
     let before = xbm.memory().embeddings().copy().unwrap();
     let mut v = vec![0.1f32; 16];
     v[5] = f32::NAN;
     let bad = Tensor::from_vec(v, (4, 4), &dev).unwrap();
-    assert!(matches!(xbm.forward(&bad, &y), Err(LossError::NonFinite { .. })));
+    assert!(matches!(
+        xbm.forward(&bad, &y),
+        Err(LossError::NonFinite { .. })
+    ));
     let wrong_d = Tensor::zeros((4, 3), DType::F32, &dev).unwrap();
-    assert!(matches!(xbm.forward(&wrong_d, &y), Err(LossError::DimMismatch { .. })));
+    assert!(matches!(
+        xbm.forward(&wrong_d, &y),
+        Err(LossError::DimMismatch { .. })
+    ));
     let short = Tensor::new(&[0u32, 1], &dev).unwrap();
-    assert!(matches!(xbm.forward(&before, &short), Err(LossError::LengthMismatch { .. })));
+    assert!(matches!(
+        xbm.forward(&before, &short),
+        Err(LossError::LengthMismatch { .. })
+    ));
     assert_eq!(xbm.iteration(), 1);
     assert_eq!(xbm.memory().len(), 4);
     assert_close("memory", &xbm.memory().embeddings(), &before, 0.0, 0.0);
-    assert!(XbmLoss::new(pml_contrastive(), xbm.memory().clone(), Box::new(Identity), f64::NAN, 0).is_err());
+    assert!(
+        XbmLoss::new(
+            pml_contrastive(),
+            xbm.memory().clone(),
+            Box::new(Identity),
+            f64::NAN,
+            0
+        )
+        .is_err()
+    );
 }
 
 #[test]
@@ -116,7 +197,9 @@ fn proxy_anchor_trains_through_xbm_without_memory_term() {
     let queue = EmbeddingQueue::new(16, 4, DType::F32, &dev).unwrap();
     let mut xbm = XbmLoss::new(Box::new(loss), queue, Box::new(Identity), 1.0, 0).unwrap();
     let z = Var::from_tensor(&Tensor::randn(0.0f32, 1.0, (4, 4), &dev).unwrap()).unwrap();
-    let terms = xbm.forward(z.as_tensor(), &Tensor::new(&[0u32, 1, 2, 1], &dev).unwrap()).unwrap();
+    let terms = xbm
+        .forward(z.as_tensor(), &Tensor::new(&[0u32, 1, 2, 1], &dev).unwrap())
+        .unwrap();
     assert!(terms.memory.is_none());
     let grads = terms.total.backward().unwrap();
     let params = xbm.parameters();

@@ -33,12 +33,15 @@ fn straight_and_resumed_runs_are_identical() {
     straight.run.measure_drift = 3;
     train(&straight, false, no_stop()).unwrap();
 
+    // The same run, paused after 4 iterations (as a Ctrl-C or a job's time limit would), then
+    // resumed in a new session.
     let mut first = straight.clone();
     first.run.name = "resumed".into();
-    first.run.iterations = 4;
-    train(&first, false, no_stop()).unwrap();
+    first.run.stop_after = 4;
+    let out = train(&first, false, no_stop()).unwrap();
+    assert!(out.interrupted && out.iterations == 4);
     let mut second = first.clone();
-    second.run.iterations = 8;
+    second.run.stop_after = 0;
     let out = train(&second, true, no_stop()).unwrap();
     assert_eq!(out.iterations, 8);
     assert!(out.untrained.is_none());

@@ -17,7 +17,7 @@ use super::progress::Progress;
 /// How hard to try.
 #[derive(Debug, Clone)]
 pub struct DownloadOptions {
-    /// Attempts per URL when the connection breaks (each resumes where the last stopped).
+    /// Attempts per URL while a broken connection keeps delivering bytes (each resumes).
     pub attempts_per_url: usize,
     /// Pause before a retry.
     pub retry_delay: Duration,
@@ -48,8 +48,9 @@ pub fn part_path(dest: &Path) -> PathBuf {
 /// Downloads the first of `urls` that works into `dest`, resuming any `<dest>.part`.
 ///
 /// `expected` is the published size, if known (used for progress and to recognise a complete
-/// part file). HTTP errors move on to the next URL; broken connections are retried up to
-/// `attempts_per_url` times on the same URL, resuming each time.
+/// part file). HTTP errors and failed connections move on to the next URL; a connection that
+/// broke after delivering bytes is retried up to `attempts_per_url` times on the same URL,
+/// resuming each time.
 pub fn download(
     urls: &[String],
     dest: &Path,
@@ -75,9 +76,16 @@ pub fn download(
         }
         for attempt in 1..=options.attempts_per_url.max(1) {
             progress.say(&format!("downloading {url}"));
-            match fetch_once(&agent, url, &part, expected, progress) {
+            let before = part_len(&part);
+            let result = fetch_once(&agent, url, &part, expected, progress);
+            // Retry only an attempt that got somewhere (bytes arrived or the part file was
+            // reset): a refused connection or unknown host moves on to the next URL at once.
+            let moved = part_len(&part) != before;
+            match result {
                 Ok(()) => return std::fs::rename(&part, dest).at(dest),
-                Err(e @ FetchError::Transport { .. }) if attempt < options.attempts_per_url => {
+                Err(e @ FetchError::Transport { .. })
+                    if moved && attempt < options.attempts_per_url =>
+                {
                     progress.say(&format!("  {e}; retrying (attempt {})", attempt + 1));
                     std::thread::sleep(options.retry_delay);
                 }
@@ -89,7 +97,19 @@ pub fn download(
             }
         }
     }
-    Err(FetchError::AllSourcesFailed { file, attempts })
+    let partial = std::fs::metadata(&part)
+        .is_ok_and(|m| m.len() > 0)
+        .then_some(part);
+    Err(FetchError::AllSourcesFailed {
+        file,
+        attempts,
+        partial,
+    })
+}
+
+/// Size of the part file (0 when absent).
+fn part_len(part: &Path) -> u64 {
+    std::fs::metadata(part).map(|m| m.len()).unwrap_or(0)
 }
 
 /// One request: resumes `part` if it has bytes; `Ok` when the body is complete.
@@ -104,7 +124,7 @@ fn fetch_once(
         url: url.to_string(),
         message,
     };
-    let have = std::fs::metadata(part).map(|m| m.len()).unwrap_or(0);
+    let have = part_len(part);
     if have > 0 && expected == Some(have) {
         return Ok(());
     }

@@ -44,12 +44,18 @@ pub enum FetchError {
         message: String,
     },
     /// Every source of an archive failed; each attempt is listed.
-    #[error("could not download {file}; tried:\n  {}", attempts.join("\n  "))]
+    #[error(
+        "could not download {file}; tried:\n  {}{}",
+        attempts.join("\n  "),
+        partial.as_ref().map(|p| format!("\nthe partial download {} is kept: run again to resume", p.display())).unwrap_or_default()
+    )]
     AllSourcesFailed {
         /// The archive file name.
         file: String,
         /// One line per URL tried, with its error.
         attempts: Vec<String>,
+        /// The `.part` file kept for resuming, if any bytes arrived.
+        partial: Option<PathBuf>,
     },
     /// A file's checksum differs from the published one.
     #[error(

@@ -65,7 +65,19 @@ pub fn render(manifests: &[Manifest], root: &Path) -> String {
             .total_bytes()
             .map(human_bytes)
             .unwrap_or_else(|| "?".into());
-        let access = if m.manual.is_some() { "manual" } else { "http" };
+        let local = !m.local_dirs.is_empty()
+            && m.archives.iter().all(|a| {
+                m.local_dirs
+                    .iter()
+                    .any(|d| Path::new(d).join(&a.file).is_file())
+            });
+        let access = if local {
+            "local"
+        } else if m.manual.is_some() {
+            "manual"
+        } else {
+            "http"
+        };
         out.push_str(&format!(
             "{:<14} {:<12} {:>10}  {:<8} {} ({})\n",
             m.name,

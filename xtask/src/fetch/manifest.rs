@@ -146,6 +146,10 @@ impl Manifest {
                 self.folder
             ));
         }
+        if let Some(kind) = &self.kind {
+            kind.parse::<xbn_data::DatasetKind>()
+                .map_err(|e| e.to_string())?;
+        }
         if self.archives.is_empty() {
             return Err("at least one [[archives]] entry is required".into());
         }

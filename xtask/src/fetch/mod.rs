@@ -6,6 +6,40 @@
 //! verifies every checksum before anything is unpacked, unpacks into a temporary folder with
 //! per-entry safety checks, runs the xbn-data layout check, writes a marker and renames the
 //! folder into place.
+//!
+//! ```
+//! use xtask::fetch::{InstallOptions, Manifest, Outcome, Progress, install};
+//!
+//! let dir = tempfile::tempdir()?;
+//! let labels = dir.path().join("labels.txt");
+//! std::fs::write(&labels, "1 cat\n")?;
+//! let manifest = Manifest::parse(
+//!     r#"
+//!     name = "tiny"
+//!     title = "Tiny"
+//!     homepage = "https://example.org"
+//!     terms = "public domain"
+//!     folder = "Tiny"
+//!     proof = ["labels.txt"]
+//!     [[archives]]
+//!     file = "labels.txt"
+//!     format = "file"
+//!     "#,
+//!     "tiny.toml".as_ref(),
+//! )?;
+//! let options = InstallOptions {
+//!     root: dir.path().join("data"),
+//!     archives: vec![labels], // as with `--archive labels.txt`
+//!     ..Default::default()
+//! };
+//! let outcome = install(&manifest, &options, &Progress::hidden())?;
+//! assert!(matches!(outcome, Outcome::Installed { .. }));
+//! assert!(dir.path().join("data/Tiny/labels.txt").is_file());
+//! // A second run leaves the verified install alone.
+//! let again = install(&manifest, &options, &Progress::hidden())?;
+//! assert!(matches!(again, Outcome::AlreadyInstalled(_)));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 pub mod download;
 pub mod error;

@@ -36,11 +36,11 @@ impl Progress {
         let (bar, template) = match total {
             Some(total) => (
                 ProgressBar::with_draw_target(Some(total), target),
-                "{msg:24!} [{bar:30}] {bytes}/{total_bytes} {binary_bytes_per_sec} ETA {eta}",
+                "{msg:32!} [{bar:25}] {bytes}/{total_bytes} {binary_bytes_per_sec} ETA {eta}",
             ),
             None => (
                 ProgressBar::with_draw_target(None, target),
-                "{msg:24!} {spinner} {bytes} {binary_bytes_per_sec} {elapsed}",
+                "{msg:32!} {spinner} {bytes} {binary_bytes_per_sec} {elapsed}",
             ),
         };
         if let Ok(style) = ProgressStyle::with_template(template) {

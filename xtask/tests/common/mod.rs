@@ -280,3 +280,39 @@ pub fn tree(dir: &Path) -> Vec<PathBuf> {
     out.sort();
     out
 }
+
+/// A payload big enough to be cut off midway (and not compressible to nothing).
+pub fn payload(n: usize) -> Vec<u8> {
+    (0..n)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect()
+}
+
+/// A manifest for `demo.zip` (folder `Demo`, top folder stripped) with these URLs and checksums.
+pub fn zip_manifest(dir: &std::path::Path, urls: &[String], sha256: &str, md5: &str) -> Manifest {
+    let urls = urls
+        .iter()
+        .map(|u| format!("\"{u}\""))
+        .collect::<Vec<_>>()
+        .join(", ");
+    manifest(
+        dir,
+        &format!(
+            r#"
+name = "demo"
+title = "Demo"
+homepage = "https://example.org"
+terms = "test"
+folder = "Demo"
+proof = ["a.txt", "sub/b.bin"]
+[[archives]]
+file = "demo.zip"
+format = "zip"
+sha256 = "{sha256}"
+md5 = "{md5}"
+urls = [{urls}]
+strip_components = 1
+"#
+        ),
+    )
+}

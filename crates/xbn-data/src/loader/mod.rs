@@ -40,9 +40,9 @@ use candle_core::{Device, Tensor};
 use crossbeam_channel::{Receiver, Sender, bounded, unbounded};
 
 pub use config::{LoaderConfig, LoaderStats};
-use worker::{Job, RawBatch};
+use worker::{Job, Message, RawBatch, SamplerState};
 
-use crate::pipeline::{Scratch, Transform};
+use crate::pipeline::Transform;
 use crate::{DataError, DatasetIndex, Result};
 
 /// One batch of images.
@@ -60,12 +60,11 @@ pub struct Batch {
     pub skipped: Vec<usize>,
 }
 
-type Sampler = Box<dyn Iterator<Item = Vec<usize>> + Send>;
-
 /// Multi-threaded, order-preserving batch loader (see the [module docs](self)).
 #[derive(Debug)]
 pub struct Loader {
-    results: Option<Receiver<(usize, Result<RawBatch>)>>,
+    results: Option<Receiver<Message>>,
+    total: Option<usize>,
     tickets: Option<Sender<()>>,
     pending: BTreeMap<usize, Result<RawBatch>>,
     next: usize,
@@ -107,7 +106,7 @@ impl Loader {
             seed: config.seed,
             skip_corrupt: config.skip_corrupt,
         });
-        let sampler: Arc<Mutex<(usize, Sampler)>> = Arc::new(Mutex::new((0, Box::new(batches))));
+        let sampler = Arc::new(Mutex::new(SamplerState::new(Box::new(batches))));
         let stop = Arc::new(AtomicBool::new(false));
         // A worker needs a ticket to take a batch from the sampler; the consumer hands one back
         // per delivered batch, so at most `prefetch` batches are taken but not yet delivered.
@@ -118,27 +117,7 @@ impl Loader {
         let (tx, rx) = unbounded();
         let mut workers = Vec::with_capacity(config.workers);
         for w in 0..config.workers {
-            let (job, sampler, stop, tx) = (job.clone(), sampler.clone(), stop.clone(), tx.clone());
-            let tickets = ticket_rx.clone();
-            let handle = std::thread::Builder::new()
-                .name(format!("xbn-loader-{w}"))
-                .spawn(move || {
-                    let mut scratch = Scratch::new();
-                    while tickets.recv().is_ok() && !stop.load(Ordering::Relaxed) {
-                        let next = match sampler.lock() {
-                            Ok(mut s) => s.1.next().map(|b| {
-                                s.0 += 1;
-                                (s.0 - 1, b)
-                            }),
-                            Err(_) => None,
-                        };
-                        let Some((number, indices)) = next else { break };
-                        let result = job.build(number, &indices, &mut scratch);
-                        if tx.send((number, result)).is_err() {
-                            break;
-                        }
-                    }
-                })
+            let handle = worker::spawn(w, &job, &sampler, &stop, &ticket_rx, &tx)
                 .map_err(|e| DataError::Config(format!("cannot start loader thread: {e}")))?;
             workers.push(handle);
         }
@@ -151,6 +130,7 @@ impl Loader {
         };
         Ok(Loader {
             results: Some(rx),
+            total: None,
             tickets: Some(ticket_tx),
             pending: BTreeMap::new(),
             next: 0,
@@ -235,7 +215,7 @@ impl Loader {
 
     fn shutdown(&mut self) {
         self.done = true;
-        self.stop.store(true, Ordering::Relaxed);
+        self.stop.store(true, Ordering::SeqCst);
         self.tickets = None;
         self.results = None;
         self.pending.clear();
@@ -266,10 +246,15 @@ impl Iterator for Loader {
                 }
                 return Some(out);
             }
+            if self.total == Some(self.next) {
+                self.shutdown();
+                return None;
+            }
             match self.results.as_ref().map(|rx| rx.recv()) {
-                Some(Ok((number, result))) => {
+                Some(Ok(Message::Batch(number, result))) => {
                     self.pending.insert(number, result);
                 }
+                Some(Ok(Message::End(total))) => self.total = Some(total),
                 _ => {
                     self.shutdown();
                     return None;

@@ -1,6 +1,10 @@
 //! What a worker thread does with one batch of indices.
 
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+
+use crossbeam_channel::{Receiver, Sender};
 
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -77,4 +81,91 @@ impl Job {
         batch.data.truncate(batch.indices.len() * chw);
         Ok(batch)
     }
+}
+
+/// What workers send the consumer.
+#[derive(Debug)]
+pub(crate) enum Message {
+    /// Batch number `.0`, built or failed.
+    Batch(usize, Result<RawBatch>),
+    /// The sampler is exhausted after this many batches.
+    End(usize),
+}
+
+/// The sampler shared by the workers, numbering its batches; never called again once it has
+/// returned `None`.
+pub(crate) struct SamplerState {
+    iter: Box<dyn Iterator<Item = Vec<usize>> + Send>,
+    taken: usize,
+    exhausted: bool,
+}
+
+impl std::fmt::Debug for SamplerState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "SamplerState {{ taken: {}, exhausted: {} }}",
+            self.taken, self.exhausted
+        )
+    }
+}
+
+impl SamplerState {
+    /// Wraps a sampler.
+    pub fn new(iter: Box<dyn Iterator<Item = Vec<usize>> + Send>) -> SamplerState {
+        SamplerState {
+            iter,
+            taken: 0,
+            exhausted: false,
+        }
+    }
+
+    /// The next batch and its number, or `Err(total)` once exhausted.
+    fn take(&mut self) -> std::result::Result<(usize, Vec<usize>), usize> {
+        match (!self.exhausted).then(|| self.iter.next()).flatten() {
+            Some(b) => {
+                self.taken += 1;
+                Ok((self.taken - 1, b))
+            }
+            None => {
+                self.exhausted = true;
+                Err(self.taken)
+            }
+        }
+    }
+}
+
+/// Starts worker `w`: for each ticket (while not stopped) it takes the next batch from the
+/// sampler, builds it and sends it; at the end of the sampler it sends [`Message::End`].
+pub(crate) fn spawn(
+    w: usize,
+    job: &Arc<Job>,
+    sampler: &Arc<Mutex<SamplerState>>,
+    stop: &Arc<AtomicBool>,
+    tickets: &Receiver<()>,
+    results: &Sender<Message>,
+) -> std::io::Result<JoinHandle<()>> {
+    let (job, sampler, stop) = (job.clone(), sampler.clone(), stop.clone());
+    let (tickets, results) = (tickets.clone(), results.clone());
+    std::thread::Builder::new()
+        .name(format!("xbn-loader-{w}"))
+        .spawn(move || {
+            let mut scratch = Scratch::new();
+            while tickets.recv().is_ok() && !stop.load(Ordering::SeqCst) {
+                let next = match sampler.lock() {
+                    Ok(mut s) => s.take(),
+                    Err(_) => return,
+                };
+                let message = match next {
+                    Ok((number, indices)) => {
+                        Message::Batch(number, job.build(number, &indices, &mut scratch))
+                    }
+                    Err(total) => Message::End(total),
+                };
+                let end = matches!(message, Message::End(_));
+                if results.send(message).is_err() || end {
+                    return;
+                }
+            }
+        })
 }

@@ -167,7 +167,12 @@ fn matrix(d: &[u8]) -> Parse<(String, MatValue)> {
     let (_, flags) = next(&mut d)?;
     let class = *flags.first().ok_or("empty array flags")?;
     let (_, dims) = next(&mut d)?;
-    let count: usize = numbers(5, &dims)?.iter().map(|&v| v as usize).product();
+    let dims = numbers(5, &dims)?;
+    let count = dims
+        .iter()
+        .try_fold(1usize, |n, &v| n.checked_mul(v as usize))
+        .filter(|&n| n <= d.len())
+        .ok_or_else(|| format!("array dimensions {dims:?} exceed the data"))?;
     let (_, name) = next(&mut d)?;
     let name = String::from_utf8_lossy(&name).into_owned();
     let value = match class {

@@ -5,7 +5,7 @@ use std::f32::consts::PI;
 use rand::Rng;
 
 use super::layer::Layer;
-use super::shape::{KINDS, Rgb, Texture, random_colour};
+use super::shape::{KINDS, Rgb, Texture, mix, random_colour};
 
 /// One part of a product, in the object frame (object radius ≈ 1).
 #[derive(Debug, Clone, Copy)]
@@ -57,7 +57,7 @@ impl ClassRecipe {
     }
 }
 
-/// Background of a view: a two-colour pattern over the whole image.
+/// Background of a view: a low-contrast two-colour pattern over the whole image.
 #[derive(Debug, Clone, Copy)]
 pub struct Background {
     /// Pattern in image coordinates.
@@ -97,21 +97,22 @@ pub struct View {
 
 impl View {
     /// Samples a view of `recipe` at difficulty `d ∈ [0, 1]`: rotation `θ ~ U(−dπ, dπ)`,
-    /// scale `S ~ 0.6 · U(1 − 0.35d, 1 + 0.15d)`, translation `t ~ U(−0.3d, 0.3d)²`, part jitter
-    /// `U(−0.1d, 0.1d)²`, `⌊U(0, 6d + 1)⌋` clutter shapes, an occluder with probability `d/2`,
+    /// scale `S ~ 0.85 · U(1 − 0.35d, 1 + 0.15d)`, translation `t ~ U(−0.3d, 0.3d)²`, part jitter
+    /// `U(−0.1d, 0.1d)²`, `⌊U(0, 4d + 1)⌋` clutter shapes, an occluder with probability `d/2`,
     /// gain `U(1 − 0.45d, 1 + 0.25d)`, cast `1 + U(−0.15d, 0.15d)`, slope `U(0, 0.5d)`, noise `0.06d`.
     pub fn sample(recipe: &ClassRecipe, d: f32, rng: &mut impl Rng) -> View {
         let mut layers = Vec::with_capacity(recipe.parts.len() + 8);
+        let (c1, c2) = (random_colour(rng), random_colour(rng));
         let background = Background {
             texture: if rng.random_bool(0.5) {
                 Texture::sample(rng)
             } else {
                 Texture::Solid
             },
-            c1: random_colour(rng),
-            c2: random_colour(rng),
+            c1,
+            c2: mix(c1, c2, 0.4),
         };
-        let clutter = (rng.random_range(0.0..6.0 * d + 1.0)) as usize;
+        let clutter = (rng.random_range(0.0..4.0 * d + 1.0)) as usize;
         for _ in 0..clutter {
             layers.push(Layer {
                 kind: KINDS[rng.random_range(0..KINDS.len())],
@@ -120,12 +121,12 @@ impl View {
                 c2: random_colour(rng),
                 centre: [rng.random_range(-1.0..1.0), rng.random_range(-1.0..1.0)],
                 rotation: rng.random_range(0.0..2.0 * PI),
-                size: rng.random_range(0.08..0.3),
+                size: rng.random_range(0.06..0.22),
                 aspect: [rng.random_range(0.6..1.4), rng.random_range(0.6..1.4)],
             });
         }
         let theta = sym(rng, d * PI);
-        let scale = 0.6 * rng.random_range((1.0 - 0.35 * d)..=(1.0 + 0.15 * d));
+        let scale = 0.85 * rng.random_range((1.0 - 0.35 * d)..=(1.0 + 0.15 * d));
         let t = [sym(rng, 0.3 * d), sym(rng, 0.3 * d)];
         let (c, s) = (theta.cos(), theta.sin());
         for part in &recipe.parts {

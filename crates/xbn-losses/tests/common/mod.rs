@@ -8,7 +8,9 @@ use candle_core::{DType, Device, Tensor};
 
 /// All tensors of `tests/data/<file>` on `device`.
 pub fn load(file: &str, device: &Device) -> HashMap<String, Tensor> {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data").join(file);
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data")
+        .join(file);
     candle_core::safetensors::load(&path, device)
         .unwrap_or_else(|e| panic!("loading {}: {e}", path.display()))
 }
@@ -22,7 +24,12 @@ pub fn cases(data: &HashMap<String, Tensor>) -> BTreeSet<String> {
 
 /// Values of a tensor as f64.
 pub fn flat(t: &Tensor) -> Vec<f64> {
-    t.to_dtype(DType::F64).unwrap().flatten_all().unwrap().to_vec1().unwrap()
+    t.to_dtype(DType::F64)
+        .unwrap()
+        .flatten_all()
+        .unwrap()
+        .to_vec1()
+        .unwrap()
 }
 
 /// Asserts `|got − want| ≤ rel · |want| + abs` elementwise.

@@ -34,6 +34,10 @@ pub struct RunConfig {
     pub eval_untrained: bool,
     /// Draw progress bars on a terminal.
     pub progress: bool,
+    /// Pause after this many iterations (checkpoint saved; continue with `--resume` and
+    /// `--set run.stop_after=0`), e.g. to fit a job into a time slot; 0: never. The schedule
+    /// still spans `run.iterations`.
+    pub stop_after: usize,
     /// Replace the outputs of an existing run of the same name (otherwise: an error).
     pub overwrite: bool,
 }
@@ -53,6 +57,7 @@ impl Default for RunConfig {
             drift_sample: 128,
             eval_untrained: true,
             progress: true,
+            stop_after: 0,
             overwrite: true,
         }
     }

@@ -52,10 +52,11 @@ impl Conv2d {
 /// Convolution as one matrix product over unfolded patches ("im2col" from differentiable ops):
 /// `y[n,o,i,j] = Σ_{c,a,b} W[o,c,a,b] · x̃[n,c, s·i + a, s·j + b]` with `x̃` zero-padded by `p`.
 ///
-/// The `k²` shifted (and, for `s > 1`, strided) views of `x̃` in `(C, N, H', W')` layout are
-/// stacked into a `(C·k², N·H'·W')` matrix and multiplied by `W` reshaped `(c_out, C·k²)`. Its
-/// gradient is two matrix products plus slicing, much faster on a CPU than candle 0.11's
-/// transposed-convolution backward; the values equal `Tensor::conv2d`.
+/// All `k²` shifted, strided windows of `x̃` (in `(C, N, H, W)` layout) are gathered with one
+/// `index_select` into a `(C·k², N·H'·W')` matrix that is multiplied by `W` reshaped
+/// `(c_out, C·k²)`. Its gradient is two matrix products and one `index_add`, on every device,
+/// instead of candle 0.11's transposed-convolution backward; the values equal
+/// `Tensor::conv2d`.
 pub fn conv2d_unfold(x: &Tensor, w: &Tensor, stride: usize, padding: usize) -> Result<Tensor> {
     let (n, c, h, wd) = x.dims4()?;
     let (c_out, c_in, k, k2) = w.dims4()?;
@@ -65,33 +66,43 @@ pub fn conv2d_unfold(x: &Tensor, w: &Tensor, stride: usize, padding: usize) -> R
     }
     let ho = (h + 2 * padding - k) / stride + 1;
     let wo = (wd + 2 * padding - k) / stride + 1;
+    let (hp, wp) = (h + 2 * padding, wd + 2 * padding);
     let xc = x.transpose(0, 1)?; // (C, N, H, W)
     let xc = if padding > 0 {
         xc.pad_with_zeros(2, padding, padding)?
             .pad_with_zeros(3, padding, padding)?
-            .contiguous()?
     } else {
-        xc.contiguous()?
+        xc
     };
-    let select = |t: &Tensor, dim: usize, offset: usize, len: usize| -> Result<Tensor> {
-        if stride == 1 {
-            return Ok(t.narrow(dim, offset, len)?);
-        }
-        let idx: Vec<u32> = (0..len).map(|i| (offset + i * stride) as u32).collect();
-        Ok(t.index_select(&Tensor::new(idx, t.device())?, dim)?)
-    };
-    let cols = if k == 1 {
-        select(&select(&xc, 2, 0, ho)?, 3, 0, wo)?.reshape((c, n * ho * wo))?
-    } else {
-        let mut views = Vec::with_capacity(k * k);
-        for a in 0..k {
-            let rows = select(&xc, 2, a, ho)?;
-            for b in 0..k {
-                views.push(select(&rows, 3, b, wo)?);
+    if k == 1 && stride == 1 && padding == 0 {
+        // A 1×1 convolution is a plain matrix product over the channels.
+        let cols = xc.contiguous()?.reshape((c, n * h * wd))?;
+        let y = w.reshape((c_out, c))?.matmul(&cols)?;
+        return Ok(y
+            .reshape((c_out, n, h, wd))?
+            .transpose(0, 1)?
+            .contiguous()?);
+    }
+    // One gather of all k² shifted, strided windows from the flattened padded plane:
+    // column (a, b, i, j) reads pixel (s·i + a, s·j + b).
+    let mut idx = Vec::with_capacity(k * k * ho * wo);
+    for a in 0..k {
+        for b in 0..k {
+            for i in 0..ho {
+                for j in 0..wo {
+                    idx.push(((stride * i + a) * wp + stride * j + b) as u32);
+                }
             }
         }
-        Tensor::stack(&views, 1)?.reshape((c * k * k, n * ho * wo))?
-    };
+    }
+    let idx = Tensor::new(idx, x.device())?;
+    let flat = xc.contiguous()?.reshape((c, n, hp * wp))?;
+    let cols = flat
+        .index_select(&idx, 2)? // (C, N, k²·H'·W')
+        .reshape((c, n, k * k, ho * wo))?
+        .transpose(1, 2)? // (C, k², N, H'·W')
+        .contiguous()?
+        .reshape((c * k * k, n * ho * wo))?;
     let y = w.reshape((c_out, c * k * k))?.matmul(&cols)?; // (c_out, N·H'·W')
     Ok(y.reshape((c_out, n, ho, wo))?
         .transpose(0, 1)?

@@ -26,7 +26,7 @@ pub struct TrainOutcome {
     pub untrained: Option<Evaluation>,
     /// Final evaluation (absent when interrupted).
     pub trained: Option<Evaluation>,
-    /// Stopped by Ctrl-C (a checkpoint was saved).
+    /// Stopped by Ctrl-C or `run.stop_after` before `run.iterations` (a checkpoint was saved).
     pub interrupted: bool,
 }
 
@@ -49,7 +49,8 @@ pub fn train(cfg: &TrainConfig, resume: bool, stop: Arc<AtomicBool>) -> Result<T
     let mut interrupted = false;
     let mut last_eval_at = None;
     while s.iteration < total {
-        if stop.load(Ordering::SeqCst) {
+        let paused = cfg.run.stop_after > 0 && s.iteration >= cfg.run.stop_after;
+        if paused || stop.load(Ordering::SeqCst) {
             interrupted = true;
             break;
         }
@@ -100,7 +101,7 @@ pub fn train(cfg: &TrainConfig, resume: bool, stop: Arc<AtomicBool>) -> Result<T
     if interrupted {
         s.save_checkpoint()?;
         s.log.line(&format!(
-            "interrupted at iteration {}; checkpoint saved, resume with --resume {}",
+            "stopped at iteration {}; checkpoint saved, resume with --resume {}",
             s.iteration,
             s.dir.display()
         ))?;
