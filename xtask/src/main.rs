@@ -7,6 +7,8 @@ use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand};
 use xtask::fetch::{self, FetchError, InstallOptions, Outcome, Progress};
 
+mod gpu;
+
 #[derive(Parser)]
 #[command(name = "cargo xtask", about = "xbn project automation")]
 struct Cli {
@@ -20,6 +22,8 @@ enum Cmd {
     Ci,
     /// Download, verify and unpack a dataset (`--list` shows them all).
     FetchData(FetchDataArgs),
+    /// Build the CUDA test binaries and GPU benchmark, pack them into `.gpu/` (docs/gpu.md).
+    GpuPack(gpu::GpuPackArgs),
 }
 
 /// The workspace's `datasets/` folder (manifests, and the default data root); relative when
@@ -31,6 +35,12 @@ fn workspace_datasets() -> PathBuf {
         Ok(cwd) if cwd == workspace => PathBuf::from("datasets"),
         _ => workspace.join("datasets"),
     }
+}
+
+/// The workspace root (the xtask crate's parent folder).
+fn workspace_root() -> PathBuf {
+    let xtask = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    xtask.parent().map(PathBuf::from).unwrap_or(xtask)
 }
 
 #[derive(Args)]
@@ -136,6 +146,7 @@ fn ci() -> anyhow::Result<()> {
 fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
         Cmd::Ci => ci(),
+        Cmd::GpuPack(args) => gpu::gpu_pack(&args, &workspace_root()).map(|_| ()),
         Cmd::FetchData(args) => {
             // Plain one-line errors for users (no backtrace), status 1.
             if let Err(e) = fetch_data(args) {

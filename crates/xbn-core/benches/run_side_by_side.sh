@@ -8,8 +8,12 @@ ROOT="$(git rev-parse --show-toplevel)"
 cd "$ROOT"
 TMP="$(mktemp -d)"
 echo "machine: $(lscpu | grep 'Model name' | sed 's/Model name:\s*//'), $(nproc) cores"
+# build first, so that the compiler does not run beside either timing
+cargo bench -p xbn-core --bench adapt --no-run 2> "$TMP/build.log"
+echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)"
 "$PY" crates/xbn-core/benches/torch_xbn.py --reps 10 > "$TMP/torch.json"
-cargo bench -p xbn-core --bench adapt -- --warm-up-time 1 --measurement-time 3 --noplot > "$TMP/criterion.log"
+cargo bench -p xbn-core --bench adapt -- --warm-up-time 1 --measurement-time 3 --noplot > "$TMP/criterion.log" 2>&1
+echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"
 "$PY" - "$TMP/torch.json" "$ROOT/target/criterion/adapt" <<'PYEOF'
 import json, sys, os
 torch = json.load(open(sys.argv[1]))

@@ -23,7 +23,10 @@ fn run(delta: f64, b: usize, q: f64, seed: u64) -> (f64, f64) {
     let dev = Device::Cpu;
     let mut mu = vec![0.0f64; D];
     let mut v = vec![1.0f64; D];
-    let config = AxbnConfig { drift_rate: q, ..AxbnConfig::default() };
+    let config = AxbnConfig {
+        drift_rate: q,
+        ..AxbnConfig::default()
+    };
     let mut a = AdaptiveCrossBatchNorm::new(config).expect("config");
     let empty = Tensor::zeros((0, D), DType::F64, &dev).expect("empty");
     let (mut filt, mut raw) = ([0.0; 2], [0.0; 2]);
@@ -33,7 +36,11 @@ fn run(delta: f64, b: usize, q: f64, seed: u64) -> (f64, f64) {
             v[k] *= (delta.sqrt() * z.sample(&mut r)).exp();
         }
         let rows: Vec<f64> = (0..b)
-            .flat_map(|_| (0..D).map(|k| mu[k] + v[k].sqrt() * z.sample(&mut r)).collect::<Vec<_>>())
+            .flat_map(|_| {
+                (0..D)
+                    .map(|k| mu[k] + v[k].sqrt() * z.sample(&mut r))
+                    .collect::<Vec<_>>()
+            })
             .collect();
         let batch = Tensor::from_vec(rows.clone(), (b, D), &dev).expect("batch");
         a.adapt(&empty, &batch).expect("adapt");

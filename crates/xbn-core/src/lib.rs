@@ -23,6 +23,7 @@
 #![warn(missing_docs)]
 
 pub mod axbn;
+mod cpu_kernels;
 pub mod device;
 pub mod error;
 pub mod kalman;

@@ -3,6 +3,7 @@
 
 use candle_core::{DType, Tensor};
 
+use crate::cpu_kernels::AffineRows;
 use crate::validate::{check_matrix, check_nonempty, locate_non_finite};
 use crate::{Moments, Result, XbnError, moments};
 
@@ -79,10 +80,16 @@ pub(crate) fn match_moments(
     let sd = memory_moments.dtype();
     let (a, c) = affine_coefficients(memory_moments, target_mean, target_var, eps)?;
     let x = memory.to_dtype(sd)?;
-    let mut out = x.broadcast_mul(&a.unsqueeze(0)?)?.broadcast_add(&c.unsqueeze(0)?)?;
-    if renormalize {
-        out = l2_normalize_rows(&out)?;
-    }
+    let out = if x.device().is_cpu() {
+        // fused single pass (crate::cpu_kernels)
+        x.contiguous()?.apply_op3_no_bwd(
+            &a.contiguous()?,
+            &c.contiguous()?,
+            &AffineRows { renormalize },
+        )?
+    } else {
+        generic_affine_rows(&x, &a, &c, renormalize)?
+    };
     Ok(out.to_dtype(memory.dtype())?)
 }
 
@@ -96,9 +103,27 @@ pub(crate) fn affine_coefficients(
     let sd = memory_moments.dtype();
     let target_mean = target_mean.to_dtype(sd)?;
     let target_var = target_var.to_dtype(sd)?;
-    let a = (target_var.affine(1.0, eps)?.sqrt()? / memory_moments.var.affine(1.0, eps)?.sqrt()?)?;
+    let a =
+        (target_var.affine(1.0, eps)?.sqrt()? / memory_moments.var.affine(1.0, eps)?.sqrt()?)?;
     let c = (target_mean - (&memory_moments.mean * &a)?)?;
     Ok((a, c))
+}
+
+/// (X2)+(R) with generic candle ops (the path for CUDA/Metal).
+pub(crate) fn generic_affine_rows(
+    x: &Tensor,
+    a: &Tensor,
+    c: &Tensor,
+    renorm: bool,
+) -> Result<Tensor> {
+    let out = x
+        .broadcast_mul(&a.unsqueeze(0)?)?
+        .broadcast_add(&c.unsqueeze(0)?)?;
+    if renorm {
+        l2_normalize_rows(&out)
+    } else {
+        Ok(out)
+    }
 }
 
 /// Divides each row of `x (n × d)` by `max(‖x_i‖₂, NORM_FLOOR)`.

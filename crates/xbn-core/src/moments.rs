@@ -3,6 +3,7 @@
 use candle_core::{DType, Tensor};
 
 use crate::Result;
+use crate::cpu_kernels::ColumnMoments;
 use crate::validate::{check_matrix, check_nonempty, stat_dtype};
 
 /// Per-dimension moments of `n` rows of a `(n × d)` tensor. All tensors have shape `(d,)`, live
@@ -46,9 +47,13 @@ pub fn moments(x: &Tensor) -> Result<Moments> {
     let (n, _d) = check_matrix("moments input", x)?;
     check_nonempty("moments input", x)?;
     let x = x.to_dtype(stat_dtype("moments input", x.dtype())?)?;
-    let mean = x.mean_keepdim(0)?;
-    let var = x.broadcast_sub(&mean)?.sqr()?.mean_keepdim(0)?.squeeze(0)?;
-    let mean = mean.squeeze(0)?;
+    let (mean, var) = if x.device().is_cpu() {
+        // fused two-pass kernel with f64 accumulation (crate::cpu_kernels)
+        let mv = x.contiguous()?.apply_op1_no_bwd(&ColumnMoments)?;
+        (mv.get(0)?, mv.get(1)?)
+    } else {
+        generic_mean_var(&x)?
+    };
     let var_unbiased = if n > 1 {
         var.affine(n as f64 / (n as f64 - 1.0), 0.0)?
     } else {
@@ -60,4 +65,11 @@ pub fn moments(x: &Tensor) -> Result<Moments> {
         var_unbiased,
         count: n,
     })
+}
+
+/// (M1)–(M2) with generic candle ops (the path for CUDA/Metal).
+pub(crate) fn generic_mean_var(x: &Tensor) -> Result<(Tensor, Tensor)> {
+    let mean = x.mean_keepdim(0)?;
+    let var = x.broadcast_sub(&mean)?.sqr()?.mean_keepdim(0)?.squeeze(0)?;
+    Ok((mean.squeeze(0)?, var))
 }

@@ -98,9 +98,8 @@ impl AdaptiveCrossBatchNorm {
     /// on error the current state is unchanged.
     pub fn load_state(&mut self, path: impl AsRef<Path>, device: &Device) -> Result<()> {
         let path = path.as_ref();
-        let tensors = candle_core::safetensors::load(path, device).map_err(|e| {
-            XbnError::State(format!("cannot read `{}`: {e}", path.display()))
-        })?;
+        let tensors = candle_core::safetensors::load(path, device)
+            .map_err(|e| XbnError::State(format!("cannot read `{}`: {e}", path.display())))?;
         self.load_state_tensors(&tensors, "", device)
     }
 }

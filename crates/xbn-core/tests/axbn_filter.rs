@@ -10,7 +10,12 @@ use xbn_core::{
 };
 
 fn axbn(q: f64, renormalize: bool) -> AdaptiveCrossBatchNorm {
-    let config = AxbnConfig { eps: 1e-5, renormalize, drift_rate: q, ..AxbnConfig::default() };
+    let config = AxbnConfig {
+        eps: 1e-5,
+        renormalize,
+        drift_rate: q,
+        ..AxbnConfig::default()
+    };
     AdaptiveCrossBatchNorm::new(config).unwrap()
 }
 
@@ -25,7 +30,11 @@ fn check_against_reference(noise: ObservationNoise) {
     let mut r = rng(10);
     let d = 5;
     let q = 0.05;
-    let config = AxbnConfig { observation_noise: noise, drift_rate: q, ..AxbnConfig::default() };
+    let config = AxbnConfig {
+        observation_noise: noise,
+        drift_rate: q,
+        ..AxbnConfig::default()
+    };
     let mut a = AdaptiveCrossBatchNorm::new(config).unwrap();
     let mut reference = RefFilter {
         noise_from_batch: noise == ObservationNoise::Batch,
@@ -39,10 +48,22 @@ fn check_against_reference(noise: ObservationNoise) {
         reference.observe(&batch, q);
         let (tm, tv) = if reference.init {
             let s = a.state().expect("initialized");
-            assert!(max_rel_err(&vec_of(&s.mean), &reference.mu) < 1e-10, "step {t} mean");
-            assert!(max_rel_err(&vec_of(&s.var), &reference.v) < 1e-10, "step {t} var");
-            assert!(max_rel_err(&vec_of(&s.p_mean), &reference.p_mu) < 1e-10, "step {t} P_mu");
-            assert!(max_rel_err(&vec_of(&s.p_var), &reference.p_v) < 1e-10, "step {t} P_v");
+            assert!(
+                max_rel_err(&vec_of(&s.mean), &reference.mu) < 1e-10,
+                "step {t} mean"
+            );
+            assert!(
+                max_rel_err(&vec_of(&s.var), &reference.v) < 1e-10,
+                "step {t} var"
+            );
+            assert!(
+                max_rel_err(&vec_of(&s.p_mean), &reference.p_mu) < 1e-10,
+                "step {t} P_mu"
+            );
+            assert!(
+                max_rel_err(&vec_of(&s.p_var), &reference.p_v) < 1e-10,
+                "step {t} P_v"
+            );
             (reference.mu.clone(), reference.v.clone())
         } else {
             // b = 1 before initialization: matched with the batch's own moments, as XBN
@@ -64,7 +85,11 @@ fn huge_drift_rate_reproduces_xbn() {
     let mut r = rng(11);
     let d = 7;
     let mut a = axbn(1e16, true);
-    let mut x = CrossBatchNorm::new(XbnConfig { eps: 1e-5, renormalize: true }).unwrap();
+    let mut x = CrossBatchNorm::new(XbnConfig {
+        eps: 1e-5,
+        renormalize: true,
+    })
+    .unwrap();
     let mut mem = tensor(&gaussian(&mut r, 64, &vec![0.0; d], &vec![1.0; d]));
     for t in 0..6 {
         let b = 4 + 3 * t;
@@ -73,7 +98,12 @@ fn huge_drift_rate_reproduces_xbn() {
         let f = (b as f64 / (b as f64 - 1.0)).sqrt();
         let scaled: Rows = batch
             .iter()
-            .map(|row| row.iter().zip(&m).map(|(v, mk)| mk + (v - mk) * f).collect())
+            .map(|row| {
+                row.iter()
+                    .zip(&m)
+                    .map(|(v, mk)| mk + (v - mk) * f)
+                    .collect()
+            })
             .collect();
         let got = a.adapt(&mem, &tensor(&batch)).unwrap();
         let want = x.adapt(&mem, &tensor(&scaled)).unwrap();
@@ -117,8 +147,16 @@ fn zero_drift_rate_converges_to_the_running_mean() {
     }
     let s = a.state().unwrap();
     // standard errors: mean 1.5/sqrt(6400) ≈ 0.019, variance 2.25·sqrt(2/6400) ≈ 0.04
-    assert!(vec_of(&s.mean).iter().all(|m| (m - 2.0).abs() < 0.1), "{:?}", vec_of(&s.mean));
-    assert!(vec_of(&s.var).iter().all(|v| (v - 2.25).abs() < 0.2), "{:?}", vec_of(&s.var));
+    assert!(
+        vec_of(&s.mean).iter().all(|m| (m - 2.0).abs() < 0.1),
+        "{:?}",
+        vec_of(&s.mean)
+    );
+    assert!(
+        vec_of(&s.var).iter().all(|v| (v - 2.25).abs() < 0.2),
+        "{:?}",
+        vec_of(&s.var)
+    );
 }
 
 /// True moments drifting smoothly: μ_t[k] = sin(2πt/T_k + φ_k), σ_t[k] = 1 + 0.5 sin(2πt/T'_k).
@@ -141,7 +179,8 @@ fn filtered_moments_beat_raw_batch_moments_on_a_drifting_stream() {
         let mu: Vec<f64> = truth.iter().map(|x| x.0).collect();
         let sd: Vec<f64> = truth.iter().map(|x| x.1).collect();
         let batch = gaussian(&mut r, b, &mu, &sd);
-        a.adapt(&mem, &tensor(&batch).to_dtype(DType::F32).unwrap()).unwrap();
+        a.adapt(&mem, &tensor(&batch).to_dtype(DType::F32).unwrap())
+            .unwrap();
         if t < 20 {
             continue;
         }
@@ -157,6 +196,12 @@ fn filtered_moments_beat_raw_batch_moments_on_a_drifting_stream() {
         }
     }
     println!("squared error filtered {se_filter:?} vs raw batch {se_raw:?}");
-    assert!(se_filter[0] < 0.5 * se_raw[0], "mean: {se_filter:?} vs {se_raw:?}");
-    assert!(se_filter[1] < 0.5 * se_raw[1], "variance: {se_filter:?} vs {se_raw:?}");
+    assert!(
+        se_filter[0] < 0.5 * se_raw[0],
+        "mean: {se_filter:?} vs {se_raw:?}"
+    );
+    assert!(
+        se_filter[1] < 0.5 * se_raw[1],
+        "variance: {se_filter:?} vs {se_raw:?}"
+    );
 }

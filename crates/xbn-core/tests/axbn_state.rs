@@ -5,12 +5,17 @@ mod common;
 use candle_core::{DType, Tensor};
 use common::*;
 use proptest::prelude::*;
-use xbn_core::{AdaptiveCrossBatchNorm, AxbnConfig, CrossBatchNorm, MomentMatcher, XbnConfig, XbnError};
+use xbn_core::{
+    AdaptiveCrossBatchNorm, AxbnConfig, CrossBatchNorm, MomentMatcher, XbnConfig, XbnError,
+};
 
 fn state_vecs(a: &AdaptiveCrossBatchNorm) -> Option<(Vec<Vec<f64>>, u64)> {
     a.state().map(|s| {
         (
-            [&s.mean, &s.var, &s.p_mean, &s.p_var].iter().map(|t| vec_of(t)).collect(),
+            [&s.mean, &s.var, &s.p_mean, &s.p_var]
+                .iter()
+                .map(|t| vec_of(t))
+                .collect(),
             s.iteration,
         )
     })
@@ -40,17 +45,45 @@ fn bad_input_leaves_the_filter_unchanged() {
         a.adapt(&mem, &good.flatten_all().unwrap()).unwrap_err(),
         a.adapt(&mem, &good.narrow(0, 0, 0).unwrap()).unwrap_err(),
         a.adapt(&mem, &tensor(&nan)).unwrap_err(),
-        a.adapt(&mem.narrow(1, 0, 3).unwrap(), &good.narrow(1, 0, 3).unwrap()).unwrap_err(),
+        a.adapt(
+            &mem.narrow(1, 0, 3).unwrap(),
+            &good.narrow(1, 0, 3).unwrap(),
+        )
+        .unwrap_err(),
     ];
-    assert!(matches!(cases[0], XbnError::DimMismatch { .. }), "{}", cases[0]);
-    assert!(matches!(cases[1], XbnError::WrongRank { what: "batch", .. }), "{}", cases[1]);
+    assert!(
+        matches!(cases[0], XbnError::DimMismatch { .. }),
+        "{}",
+        cases[0]
+    );
+    assert!(
+        matches!(cases[1], XbnError::WrongRank { what: "batch", .. }),
+        "{}",
+        cases[1]
+    );
     assert!(matches!(cases[2], XbnError::Empty { .. }), "{}", cases[2]);
-    assert!(matches!(cases[3], XbnError::NonFinite { row: 3, col: 1, .. }), "{}", cases[3]);
+    assert!(
+        matches!(cases[3], XbnError::NonFinite { row: 3, col: 1, .. }),
+        "{}",
+        cases[3]
+    );
     assert!(cases[4].to_string().contains("d = 4"), "{}", cases[4]);
     assert_eq!(state_vecs(&a), before);
     assert_eq!(a.last_shift(), shift);
-    assert!(AdaptiveCrossBatchNorm::new(AxbnConfig { drift_rate: -1.0, ..Default::default() }).is_err());
-    assert!(AdaptiveCrossBatchNorm::new(AxbnConfig { eps: f64::NAN, ..Default::default() }).is_err());
+    assert!(
+        AdaptiveCrossBatchNorm::new(AxbnConfig {
+            drift_rate: -1.0,
+            ..Default::default()
+        })
+        .is_err()
+    );
+    assert!(
+        AdaptiveCrossBatchNorm::new(AxbnConfig {
+            eps: f64::NAN,
+            ..Default::default()
+        })
+        .is_err()
+    );
 }
 
 #[test]
@@ -64,7 +97,11 @@ fn empty_memory_still_updates_the_filter_and_b1_keeps_the_variance() {
     assert!(a.last_shift().is_none());
     let v = vec_of(&a.state().unwrap().var);
     a.adapt(&mem, &mem.narrow(0, 7, 1).unwrap()).unwrap();
-    assert_eq!(vec_of(&a.state().unwrap().var), v, "b = 1 skips the variance update");
+    assert_eq!(
+        vec_of(&a.state().unwrap().var),
+        v,
+        "b = 1 skips the variance update"
+    );
     assert_eq!(a.state().unwrap().iteration, 5);
     assert!(a.last_shift().unwrap().mean.is_finite());
 }
@@ -80,9 +117,14 @@ fn save_and_restore_round_trip_file_and_prefixed_map() {
     from_file.load_state(&path, &dev).unwrap();
     assert_eq!(state_vecs(&from_file), state_vecs(&a));
     let mut map = a.state_tensors("ckpt.axbn.").unwrap();
-    map.insert("ckpt.model.w".into(), Tensor::zeros(3, DType::F32, &dev).unwrap());
+    map.insert(
+        "ckpt.model.w".into(),
+        Tensor::zeros(3, DType::F32, &dev).unwrap(),
+    );
     let mut from_map = AdaptiveCrossBatchNorm::new(AxbnConfig::default()).unwrap();
-    from_map.load_state_tensors(&map, "ckpt.axbn.", &dev).unwrap();
+    from_map
+        .load_state_tensors(&map, "ckpt.axbn.", &dev)
+        .unwrap();
     assert_eq!(state_vecs(&from_map), state_vecs(&a));
     // restored filters continue exactly like the original
     let mut a = a;
@@ -99,10 +141,21 @@ fn save_and_restore_round_trip_file_and_prefixed_map() {
     let before = state_vecs(&a);
     let mut bad = a.state_tensors("").unwrap();
     bad.insert("p_var".into(), Tensor::new(&[-1.0f64; 6], &dev).unwrap());
-    assert!(matches!(a.load_state_tensors(&bad, "", &dev), Err(XbnError::State(_))));
+    assert!(matches!(
+        a.load_state_tensors(&bad, "", &dev),
+        Err(XbnError::State(_))
+    ));
     bad.remove("var");
-    assert!(a.load_state_tensors(&bad, "", &dev).unwrap_err().to_string().contains("`var`"));
-    assert!(a.load_state(dir.path().join("missing.safetensors"), &dev).is_err());
+    assert!(
+        a.load_state_tensors(&bad, "", &dev)
+            .unwrap_err()
+            .to_string()
+            .contains("`var`")
+    );
+    assert!(
+        a.load_state(dir.path().join("missing.safetensors"), &dev)
+            .is_err()
+    );
     assert_eq!(state_vecs(&a), before);
     fresh.reset();
     a.reset();

@@ -23,20 +23,31 @@ fn adapted_moments_equal_the_batch_moments_f64() {
     let (tm, tv, _) = ref_moments(&batch);
     let (_, mv, _) = ref_moments(&mem);
     // With ε → 0 the adapted moments equal the batch's (1e-5 relative).
-    let out = rows_of(&xbn(1e-12, false).adapt(&tensor(&mem), &tensor(&batch)).unwrap());
+    let out = rows_of(
+        &xbn(1e-12, false)
+            .adapt(&tensor(&mem), &tensor(&batch))
+            .unwrap(),
+    );
     let (om, ov, _) = ref_moments(&out);
     assert!(max_rel_err(&om, &tm) < 1e-5, "means {om:?} vs {tm:?}");
     assert!(max_rel_err(&ov, &tv) < 1e-5, "variances {ov:?} vs {tv:?}");
     // With ε = 1e-5 the map sends σ²_M + ε onto σ²_B + ε, so the adapted biased variance is
     // exactly (σ²_B + ε)·σ²_M/(σ²_M + ε) (relative deviation from σ²_B ≈ ε/σ²_M − ε/σ²_B).
     let eps = 1e-5;
-    let out = xbn(eps, false).adapt(&tensor(&mem), &tensor(&batch)).unwrap();
+    let out = xbn(eps, false)
+        .adapt(&tensor(&mem), &tensor(&batch))
+        .unwrap();
     assert_eq!(out.dtype(), DType::F64);
     let out = rows_of(&out);
     let (om, ov, _) = ref_moments(&out);
-    let want_v: Vec<f64> = (0..d).map(|k| (tv[k] + eps) * mv[k] / (mv[k] + eps)).collect();
+    let want_v: Vec<f64> = (0..d)
+        .map(|k| (tv[k] + eps) * mv[k] / (mv[k] + eps))
+        .collect();
     assert!(max_rel_err(&om, &tm) < 1e-5, "means {om:?} vs {tm:?}");
-    assert!(max_rel_err(&ov, &want_v) < 1e-10, "variances {ov:?} vs {want_v:?}");
+    assert!(
+        max_rel_err(&ov, &want_v) < 1e-10,
+        "variances {ov:?} vs {want_v:?}"
+    );
     let want = ref_xbn(&mem, &tm, &tv, eps, false);
     assert!(max_abs_err(&out, &want) < 1e-12);
 }
@@ -49,7 +60,9 @@ fn outputs_equal_the_reference_formula_with_renormalization_f32_and_f64() {
     let batch = gaussian(&mut r, 8, &vec![-0.1; d], &vec![0.5; d]);
     let (tm, tv, _) = ref_moments(&batch);
     let want = ref_xbn(&mem, &tm, &tv, 1e-5, true);
-    let got = xbn(1e-5, true).adapt(&tensor(&mem), &tensor(&batch)).unwrap();
+    let got = xbn(1e-5, true)
+        .adapt(&tensor(&mem), &tensor(&batch))
+        .unwrap();
     assert!(max_abs_err(&rows_of(&got), &want) < 1e-12);
     let (m32, b32) = (
         tensor(&mem).to_dtype(DType::F32).unwrap(),
@@ -103,7 +116,11 @@ fn edge_cases_b1_m1_zero_variance_and_small_memory() {
     // m = 1: every column has zero variance, so the row becomes μ_B
     let batch = gaussian(&mut r, 8, &vec![-1.0; d], &vec![2.0; d]);
     let (tm, _, _) = ref_moments(&batch);
-    let got = rows_of(&xbn(eps, false).adapt(&tensor(&mem[..1].to_vec()), &tensor(&batch)).unwrap());
+    let got = rows_of(
+        &xbn(eps, false)
+            .adapt(&tensor(&mem[..1].to_vec()), &tensor(&batch))
+            .unwrap(),
+    );
     assert!(max_abs_err(&got, &vec![tm.clone()]) < 1e-12);
     // zero-variance columns in memory and batch
     let mut mem0 = mem.clone();
@@ -111,13 +128,21 @@ fn edge_cases_b1_m1_zero_variance_and_small_memory() {
     mem0.iter_mut().for_each(|row| row[2] = 7.0);
     batch0.iter_mut().for_each(|row| row[4] = -2.0);
     let (tm, tv, _) = ref_moments(&batch0);
-    let got = rows_of(&xbn(eps, false).adapt(&tensor(&mem0), &tensor(&batch0)).unwrap());
+    let got = rows_of(
+        &xbn(eps, false)
+            .adapt(&tensor(&mem0), &tensor(&batch0))
+            .unwrap(),
+    );
     assert!(max_abs_err(&got, &ref_xbn(&mem0, &tm, &tv, eps, false)) < 1e-12);
     assert!(got.iter().all(|row| (row[2] - tm[2]).abs() < 1e-12));
     // memory smaller than the batch
     let big = gaussian(&mut r, 64, &vec![0.5; d], &vec![1.5; d]);
     let (tm, tv, _) = ref_moments(&big);
-    let got = rows_of(&xbn(eps, true).adapt(&tensor(&mem[..3].to_vec()), &tensor(&big)).unwrap());
+    let got = rows_of(
+        &xbn(eps, true)
+            .adapt(&tensor(&mem[..3].to_vec()), &tensor(&big))
+            .unwrap(),
+    );
     assert!(max_abs_err(&got, &ref_xbn(&mem[..3].to_vec(), &tm, &tv, eps, true)) < 1e-12);
     // empty memory: nothing to adapt
     let empty = tensor(&mem).narrow(0, 0, 0).unwrap();
@@ -133,20 +158,48 @@ fn bad_input_gives_typed_errors_naming_the_fault() {
     let batch = tensor(&gaussian(&mut r, 5, &[0.0; 4], &[1.0; 4]));
     let mut x = xbn(1e-5, true);
     let e = x.adapt(&mem.flatten_all().unwrap(), &batch).unwrap_err();
-    assert!(matches!(e, XbnError::WrongRank { what: "memory", .. }), "{e}");
+    assert!(
+        matches!(e, XbnError::WrongRank { what: "memory", .. }),
+        "{e}"
+    );
     let e = x.adapt(&mem, &batch.narrow(1, 0, 3).unwrap()).unwrap_err();
-    assert!(e.to_string().contains("[10, 4]") && e.to_string().contains("[5, 3]"), "{e}");
+    assert!(
+        e.to_string().contains("[10, 4]") && e.to_string().contains("[5, 3]"),
+        "{e}"
+    );
     let e = x.adapt(&mem, &batch.narrow(0, 0, 0).unwrap()).unwrap_err();
     assert!(matches!(e, XbnError::Empty { what: "batch", .. }), "{e}");
     let mut bad = rows_of(&mem);
     bad[7][2] = f64::NAN;
     bad[8][1] = f64::INFINITY;
     let e = x.adapt(&tensor(&bad), &batch).unwrap_err();
-    assert!(matches!(e, XbnError::NonFinite { what: "memory", count: 2, row: 7, col: 2 }), "{e}");
-    let e = x.adapt(&mem, &mem.to_dtype(DType::U32).unwrap()).unwrap_err();
+    assert!(
+        matches!(
+            e,
+            XbnError::NonFinite {
+                what: "memory",
+                count: 2,
+                row: 7,
+                col: 2
+            }
+        ),
+        "{e}"
+    );
+    let e = x
+        .adapt(&mem, &mem.to_dtype(DType::U32).unwrap())
+        .unwrap_err();
     assert!(matches!(e, XbnError::UnsupportedDType { .. }), "{e}");
-    assert!(x.last_shift().is_none(), "failed calls must not record a shift");
-    assert!(CrossBatchNorm::new(XbnConfig { eps: 0.0, renormalize: true }).is_err());
+    assert!(
+        x.last_shift().is_none(),
+        "failed calls must not record a shift"
+    );
+    assert!(
+        CrossBatchNorm::new(XbnConfig {
+            eps: 0.0,
+            renormalize: true
+        })
+        .is_err()
+    );
 }
 
 #[test]
@@ -164,5 +217,8 @@ fn last_shift_reports_the_moments_distance() {
         .map(|k| 0.5 * ((mv[k] + 1e-5).ln() - (bv[k] + 1e-5).ln()).abs())
         .sum::<f64>()
         / 3.0;
-    assert!((s.mean - mean).abs() < 1e-12 && (s.log_std - ls).abs() < 1e-12, "{s:?}");
+    assert!(
+        (s.mean - mean).abs() < 1e-12 && (s.log_std - ls).abs() < 1e-12,
+        "{s:?}"
+    );
 }

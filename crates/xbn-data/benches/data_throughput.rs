@@ -5,8 +5,8 @@
 //! `cargo bench -p xbn-data --bench data_throughput -- --dir DIR [--generate 500] [--workers 2]
 //! [--repeats 5] [--batch 32] [--size 224]`
 //!
-//! With `--generate N`, first writes N 500 × 500 JPEGs (quality 90, synthetic scenes with pixel
-//! noise) into DIR if it holds fewer. Prints one JSON line: the images/s of every pass and
+//! With `--generate N`, first writes N 500 × 500 JPEGs (quality 90, synthetic scenes at difficulty
+//! 0.5, with pixel noise) into DIR if it holds fewer. Prints one JSON line: the images/s of every pass and
 //! their median (a warm-up pass is not counted).
 
 use std::path::{Path, PathBuf};
@@ -46,7 +46,7 @@ fn generate(dir: &Path, n: usize) -> anyhow::Result<()> {
         min_images_per_class: 4,
         max_images_per_class: 4,
         image_size: 500,
-        difficulty: 1.0,
+        difficulty: 0.5,
         cache: false,
         ..SyntheticConfig::default()
     };

@@ -110,9 +110,8 @@ impl EmbeddingQueue {
     /// Reads a queue written by [`EmbeddingQueue::save`] onto `device`.
     pub fn load(path: impl AsRef<Path>, device: &Device) -> Result<Self> {
         let path = path.as_ref();
-        let tensors = candle_core::safetensors::load(path, device).map_err(|e| {
-            MemoryError::State(format!("cannot read `{}`: {e}", path.display()))
-        })?;
+        let tensors = candle_core::safetensors::load(path, device)
+            .map_err(|e| MemoryError::State(format!("cannot read `{}`: {e}", path.display())))?;
         Self::from_tensors(&tensors, "", device)
     }
 }

@@ -27,17 +27,31 @@ fn snapshot(q: &EmbeddingQueue) -> (Vec<Vec<f32>>, Vec<i64>, Vec<i64>, usize, bo
 #[test]
 fn bad_input_is_a_typed_error_and_leaves_the_queue_unchanged() {
     let mut q = EmbeddingQueue::new(5, 3, DType::F32, &dev()).unwrap();
-    q.enqueue(&rows(2, 3, 0.0), &Tensor::new(&[1i64, 2], &dev()).unwrap(), 0)
-        .unwrap();
+    q.enqueue(
+        &rows(2, 3, 0.0),
+        &Tensor::new(&[1i64, 2], &dev()).unwrap(),
+        0,
+    )
+    .unwrap();
     let before = snapshot(&q);
     let labels2 = Tensor::new(&[1i64, 2], &dev()).unwrap();
     let err = q.enqueue(&rows(2, 4, 0.0), &labels2, 1).unwrap_err();
-    assert!(matches!(err, MemoryError::EmbeddingShape { dim: 3, .. }), "{err}");
+    assert!(
+        matches!(err, MemoryError::EmbeddingShape { dim: 3, .. }),
+        "{err}"
+    );
     assert!(err.to_string().contains("[2, 4]"), "{err}");
-    let err = q.enqueue(&rows(0, 3, 0.0), &Tensor::zeros(0, DType::I64, &dev()).unwrap(), 1);
+    let err = q.enqueue(
+        &rows(0, 3, 0.0),
+        &Tensor::zeros(0, DType::I64, &dev()).unwrap(),
+        1,
+    );
     assert!(matches!(err, Err(MemoryError::EmbeddingShape { .. })));
     let err = q.enqueue(&rows(3, 3, 0.0), &labels2, 1).unwrap_err();
-    assert!(matches!(err, MemoryError::LabelShape { rows: 3, .. }), "{err}");
+    assert!(
+        matches!(err, MemoryError::LabelShape { rows: 3, .. }),
+        "{err}"
+    );
     let err = q.enqueue(&rows(2, 3, 0.0), &labels2.to_dtype(DType::F32).unwrap(), 1);
     assert!(matches!(err, Err(MemoryError::LabelDType(DType::F32))));
     let nan = Tensor::new(&[[0f32, 1.0, 2.0], [3.0, f32::INFINITY, 5.0]], &dev()).unwrap();
@@ -52,11 +66,22 @@ fn bad_input_is_a_typed_error_and_leaves_the_queue_unchanged() {
 fn u32_labels_ages_and_clear() {
     let mut q = EmbeddingQueue::new(3, 2, DType::F64, &dev()).unwrap();
     assert!(q.is_empty() && q.embeddings().dims() == [0, 2]);
-    q.enqueue(&rows(2, 2, 0.0), &Tensor::new(&[7u32, 8], &dev()).unwrap(), 10)
-        .unwrap();
-    q.enqueue(&rows(2, 2, 4.0), &Tensor::new(&[9u32, 4_000_000_000], &dev()).unwrap(), 12)
-        .unwrap();
-    assert_eq!(q.labels().to_vec1::<i64>().unwrap(), vec![4_000_000_000, 8, 9]);
+    q.enqueue(
+        &rows(2, 2, 0.0),
+        &Tensor::new(&[7u32, 8], &dev()).unwrap(),
+        10,
+    )
+    .unwrap();
+    q.enqueue(
+        &rows(2, 2, 4.0),
+        &Tensor::new(&[9u32, 4_000_000_000], &dev()).unwrap(),
+        12,
+    )
+    .unwrap();
+    assert_eq!(
+        q.labels().to_vec1::<i64>().unwrap(),
+        vec![4_000_000_000, 8, 9]
+    );
     assert_eq!(q.ages(15).unwrap().to_vec1::<i64>().unwrap(), vec![3, 5, 3]);
     assert_eq!(q.embeddings().dtype(), DType::F64);
     assert_eq!(q.embeddings().to_vec2::<f64>().unwrap()[0], vec![6.0, 7.0]);
@@ -68,39 +93,67 @@ fn u32_labels_ages_and_clear() {
 fn adapt_rewrites_the_memory_and_errors_leave_it_unchanged() {
     let d = dev();
     let mut q = EmbeddingQueue::new(6, 3, DType::F32, &d).unwrap();
-    let mut xbn = CrossBatchNorm::new(XbnConfig { eps: 1e-5, renormalize: false }).unwrap();
+    let mut xbn = CrossBatchNorm::new(XbnConfig {
+        eps: 1e-5,
+        renormalize: false,
+    })
+    .unwrap();
     let batch = Tensor::randn(2f32, 3.0, (4, 3), &d).unwrap();
     // empty memory: nothing to adapt
     q.adapt(&mut xbn, &batch).unwrap();
-    q.enqueue(&Tensor::randn(0f32, 1.0, (4, 3), &d).unwrap(), &Tensor::new(&[1i64, 2, 3, 4], &d).unwrap(), 0)
-        .unwrap();
+    q.enqueue(
+        &Tensor::randn(0f32, 1.0, (4, 3), &d).unwrap(),
+        &Tensor::new(&[1i64, 2, 3, 4], &d).unwrap(),
+        0,
+    )
+    .unwrap();
     let before = snapshot(&q);
     let want = xbn.adapt(&q.embeddings().copy().unwrap(), &batch).unwrap();
     q.adapt(&mut xbn, &batch).unwrap();
-    assert_eq!(q.embeddings().to_vec2::<f32>().unwrap(), want.to_vec2::<f32>().unwrap());
+    assert_eq!(
+        q.embeddings().to_vec2::<f32>().unwrap(),
+        want.to_vec2::<f32>().unwrap()
+    );
     assert_eq!(q.labels().to_vec1::<i64>().unwrap(), before.1);
     let adapted = snapshot(&q);
-    assert!(q.adapt(&mut xbn, &Tensor::zeros((2, 5), DType::F32, &d).unwrap()).is_err());
+    assert!(
+        q.adapt(&mut xbn, &Tensor::zeros((2, 5), DType::F32, &d).unwrap())
+            .is_err()
+    );
     let nan = Tensor::new(&[[f32::NAN, 0.0, 0.0]], &d).unwrap();
     assert!(q.adapt(&mut xbn, &nan).is_err());
     q.adapt(&mut Identity, &batch).unwrap();
     assert_eq!(snapshot(&q), adapted);
     // full queue: the storage is replaced by the adapted tensor
-    q.enqueue(&rows(2, 3, 0.0), &Tensor::new(&[5i64, 6], &d).unwrap(), 1).unwrap();
+    q.enqueue(&rows(2, 3, 0.0), &Tensor::new(&[5i64, 6], &d).unwrap(), 1)
+        .unwrap();
     assert!(q.is_full());
     let want = xbn.adapt(&q.embeddings().copy().unwrap(), &batch).unwrap();
     q.adapt(&mut xbn, &batch).unwrap();
-    assert_eq!(q.embeddings().to_vec2::<f32>().unwrap(), want.to_vec2::<f32>().unwrap());
-    q.enqueue(&rows(1, 3, 100.0), &Tensor::new(&[9i64], &d).unwrap(), 2).unwrap();
-    assert_eq!(q.embeddings().to_vec2::<f32>().unwrap()[0], vec![100.0, 101.0, 102.0]);
+    assert_eq!(
+        q.embeddings().to_vec2::<f32>().unwrap(),
+        want.to_vec2::<f32>().unwrap()
+    );
+    q.enqueue(&rows(1, 3, 100.0), &Tensor::new(&[9i64], &d).unwrap(), 2)
+        .unwrap();
+    assert_eq!(
+        q.embeddings().to_vec2::<f32>().unwrap()[0],
+        vec![100.0, 101.0, 102.0]
+    );
 }
 
 #[test]
 fn save_and_restore_round_trip() {
     let d = dev();
     let mut q = EmbeddingQueue::new(4, 2, DType::F32, &d).unwrap();
-    q.enqueue(&rows(3, 2, 0.0), &Tensor::new(&[1i64, 2, 3], &d).unwrap(), 4).unwrap();
-    q.enqueue(&rows(2, 2, 9.0), &Tensor::new(&[4i64, 5], &d).unwrap(), 5).unwrap();
+    q.enqueue(
+        &rows(3, 2, 0.0),
+        &Tensor::new(&[1i64, 2, 3], &d).unwrap(),
+        4,
+    )
+    .unwrap();
+    q.enqueue(&rows(2, 2, 9.0), &Tensor::new(&[4i64, 5], &d).unwrap(), 5)
+        .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("queue.safetensors");
     q.save(&path).unwrap();
@@ -116,7 +169,10 @@ fn save_and_restore_round_trip() {
     q.enqueue(&e, &l, 6).unwrap();
     assert_eq!(snapshot(&r), snapshot(&q));
     // corrupt state is refused
-    map.insert("ckpt.memory.write_position".into(), Tensor::new(&[4i64], &d).unwrap());
+    map.insert(
+        "ckpt.memory.write_position".into(),
+        Tensor::new(&[4i64], &d).unwrap(),
+    );
     assert!(EmbeddingQueue::from_tensors(&map, "ckpt.memory.", &d).is_err());
     map.remove("ckpt.memory.labels");
     assert!(matches!(

@@ -37,19 +37,27 @@ pub fn rows_of(t: &Tensor) -> Rows {
 }
 
 pub fn vec_of(t: &Tensor) -> Vec<f64> {
-    t.to_dtype(candle_core::DType::F64).unwrap().to_vec1::<f64>().unwrap()
+    t.to_dtype(candle_core::DType::F64)
+        .unwrap()
+        .to_vec1::<f64>()
+        .unwrap()
 }
 
 /// (mean, biased variance, unbiased variance) per column.
 pub fn ref_moments(x: &Rows) -> (Vec<f64>, Vec<f64>, Vec<f64>) {
     let n = x.len() as f64;
     let d = x[0].len();
-    let mean: Vec<f64> = (0..d).map(|k| x.iter().map(|r| r[k]).sum::<f64>() / n).collect();
+    let mean: Vec<f64> = (0..d)
+        .map(|k| x.iter().map(|r| r[k]).sum::<f64>() / n)
+        .collect();
     let ss: Vec<f64> = (0..d)
         .map(|k| x.iter().map(|r| (r[k] - mean[k]).powi(2)).sum::<f64>())
         .collect();
     let var = ss.iter().map(|s| s / n).collect();
-    let unb = ss.iter().map(|s| if n > 1.0 { s / (n - 1.0) } else { 0.0 }).collect();
+    let unb = ss
+        .iter()
+        .map(|s| if n > 1.0 { s / (n - 1.0) } else { 0.0 })
+        .collect();
     (mean, var, unb)
 }
 
@@ -103,7 +111,11 @@ impl RefFilter {
             let (qm, qv) = (q * self.v[k], q * self.v[k] * self.v[k]);
             let gain = |p: f64, r: f64| if p + r > 0.0 { p / (p + r) } else { 1.0 };
             let pm = self.p_mu[k] + qm;
-            let s2n = if self.noise_from_batch { s2[k] } else { self.v[k] };
+            let s2n = if self.noise_from_batch {
+                s2[k]
+            } else {
+                self.v[k]
+            };
             let rm = if batch.len() >= 2 { s2n / b } else { self.v[k] };
             let km = gain(pm, rm);
             self.mu[k] += km * (mean[k] - self.mu[k]);
@@ -128,7 +140,10 @@ pub fn max_rel_err(a: &[f64], b: &[f64]) -> f64 {
 }
 
 pub fn max_abs_err(a: &Rows, b: &Rows) -> f64 {
-    assert_eq!((a.len(), a.first().map(|r| r.len())), (b.len(), b.first().map(|r| r.len())));
+    assert_eq!(
+        (a.len(), a.first().map(|r| r.len())),
+        (b.len(), b.first().map(|r| r.len()))
+    );
     a.iter()
         .flatten()
         .zip(b.iter().flatten())

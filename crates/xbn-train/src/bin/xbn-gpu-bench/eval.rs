@@ -26,11 +26,21 @@ pub fn bench_recall(
     };
     let mut recall = Vec::new();
     let times = time_runs(device, reps, || {
-        let report = evaluate(&x, &labels, None, Protocol::LeaveOneOut, &sizes.ks, &options)?;
+        let report = evaluate(
+            &x,
+            &labels,
+            None,
+            Protocol::LeaveOneOut,
+            &sizes.ks,
+            &options,
+        )?;
         recall = report.recall;
         Ok(())
     })?;
     let ks: Vec<String> = sizes.ks.iter().map(|k| k.to_string()).collect();
     let params = format!("n={n},d={d},k={}", ks.join("/"));
-    Ok((Measurement::from_times("recall_loo", &params, times), recall))
+    Ok((
+        Measurement::from_times("recall_loo", &params, times),
+        recall,
+    ))
 }

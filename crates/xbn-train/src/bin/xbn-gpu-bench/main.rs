@@ -28,7 +28,10 @@ use sizes::Sizes;
 use timing::{Measurement, Reps};
 
 #[derive(Parser)]
-#[command(name = "xbn-gpu-bench", about = "GPU benchmark suite of xbn (JSON report)")]
+#[command(
+    name = "xbn-gpu-bench",
+    about = "GPU benchmark suite of xbn (JSON report)"
+)]
 struct Args {
     /// Device: cpu, cuda[:N] or metal[:N].
     #[arg(long, default_value = "cuda")]
@@ -37,7 +40,11 @@ struct Args {
     #[arg(long)]
     small: bool,
     /// Benchmarks to run, comma-separated: memory, loss, eval, step, stages.
-    #[arg(long, value_delimiter = ',', default_value = "memory,loss,eval,step,stages")]
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "memory,loss,eval,step,stages"
+    )]
     only: Vec<String>,
     /// Untimed warm-up runs per measurement.
     #[arg(long, default_value_t = 3)]
@@ -68,11 +75,18 @@ struct Report {
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let device = xbn_core::parse_device(&args.device)?;
-    let mut sizes = if args.small { Sizes::small() } else { Sizes::full() };
+    let mut sizes = if args.small {
+        Sizes::small()
+    } else {
+        Sizes::full()
+    };
     if let Some(b) = args.batches.clone() {
         sizes.step_batches = b;
     }
-    anyhow::ensure!(args.iters >= 1 && args.eval_iters >= 1, "--iters must be ≥ 1");
+    anyhow::ensure!(
+        args.iters >= 1 && args.eval_iters >= 1,
+        "--iters must be ≥ 1"
+    );
     let reps = Reps {
         warmup: args.warmup,
         iters: args.iters,
@@ -80,7 +94,8 @@ fn main() -> anyhow::Result<()> {
     let wants = |name: &str| args.only.iter().any(|o| o == name);
     let mut results = Vec::new();
     let mut recall = Vec::new();
-    let mut log = |m: &Measurement| eprintln!("{:<40} {:>10.3} ms  ({})", m.name, m.median_ms, m.params);
+    let log =
+        |m: &Measurement| eprintln!("{:<40} {:>10.3} ms  ({})", m.name, m.median_ms, m.params);
     if wants("memory") {
         for m in memory::bench_updates(&sizes, &device, reps).context("XBN/AXBN update")? {
             log(&m);

@@ -39,7 +39,11 @@ fn update(
 }
 
 /// `xbn_update` and `axbn_update`.
-pub fn bench_updates(sizes: &Sizes, device: &Device, reps: Reps) -> anyhow::Result<Vec<Measurement>> {
+pub fn bench_updates(
+    sizes: &Sizes,
+    device: &Device,
+    reps: Reps,
+) -> anyhow::Result<Vec<Measurement>> {
     let mut xbn = CrossBatchNorm::new(XbnConfig::default())?;
     let mut axbn = AdaptiveCrossBatchNorm::new(AxbnConfig::default())?;
     Ok(vec![
@@ -57,7 +61,13 @@ pub fn bench_xbm_loss(sizes: &Sizes, device: &Device, reps: Reps) -> anyhow::Res
     let labels = Tensor::from_vec(grouped_labels(sizes.batch, 4), sizes.batch, device)?;
     let loss_fn = XbmContrastiveLoss::default();
     let times = time_runs(device, reps, || {
-        let loss = loss_fn.forward(z.as_tensor(), &labels, &memory, &memory_labels, RefSet::Other)?;
+        let loss = loss_fn.forward(
+            z.as_tensor(),
+            &labels,
+            &memory,
+            &memory_labels,
+            RefSet::Other,
+        )?;
         let grads = loss.backward()?;
         anyhow::ensure!(grads.get(z.as_tensor()).is_some(), "no gradient for Z");
         Ok(())

@@ -114,6 +114,8 @@ pub fn bench_stages(
     Ok(STAGE_NAMES
         .iter()
         .zip(times)
-        .map(|(n, t)| Measurement::from_times(&format!("resnet50_b{batch}.forward.{n}"), &params, t))
+        .map(|(n, t)| {
+            Measurement::from_times(&format!("resnet50_b{batch}.forward.{n}"), &params, t)
+        })
         .collect())
 }

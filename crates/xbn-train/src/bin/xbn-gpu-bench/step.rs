@@ -66,12 +66,18 @@ pub fn bench_step(
     }
     let params = format!("{batch}x3x{s}x{s},fp32,d={}", sizes.dim);
     let prefix = format!("resnet50_b{batch}");
-    let mut out = vec![Measurement::from_times(&format!("{prefix}.step"), &params, step_times).with_images(batch)];
+    let mut out = vec![
+        Measurement::from_times(&format!("{prefix}.step"), &params, step_times).with_images(batch),
+    ];
     for (name, times) in ["features_forward", "head_loss", "backward", "optimizer"]
         .into_iter()
         .zip(phases)
     {
-        out.push(Measurement::from_times(&format!("{prefix}.{name}"), &params, times));
+        out.push(Measurement::from_times(
+            &format!("{prefix}.{name}"),
+            &params,
+            times,
+        ));
     }
     Ok(out)
 }
