@@ -5,7 +5,7 @@
 //! batches of `b` Gaussian rows. For each drift rate `q` it prints the mean squared error of the
 //! filtered `(μ, v)` relative to that of the raw batch moments (`< 1` means the filter helps).
 //!
-//! `cargo run --release -p xbn-core --example drift_rate_sweep`
+//! `cargo run -p xbn-core --example drift_rate_sweep`
 
 use candle_core::{DType, Device, Tensor};
 use rand::SeedableRng;

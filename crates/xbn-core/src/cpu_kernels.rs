@@ -25,6 +25,9 @@ fn add_into(mut acc: Vec<f64>, other: Vec<f64>) -> Vec<f64> {
 
 /// Column mean and biased variance of a row-major `(n × d)` slice, two passes, f64 accumulation.
 fn column_moments<T: WithDType>(x: &[T], n: usize, d: usize) -> (Vec<f64>, Vec<f64>) {
+    if d == 0 || n == 0 {
+        return (vec![f64::NAN; d], vec![f64::NAN; d]);
+    }
     let zeros = || vec![0f64; d];
     let sums = x
         .par_chunks(BLOCK_ROWS * d)
@@ -82,6 +85,9 @@ impl CustomOp1 for ColumnMoments {
 
 fn affine_rows<T: WithDType>(x: &[T], a: &[T], c: &[T], d: usize, renorm: bool) -> Vec<T> {
     let mut out = vec![T::zero(); x.len()];
+    if d == 0 {
+        return out;
+    }
     out.par_chunks_mut(BLOCK_ROWS * d)
         .zip(x.par_chunks(BLOCK_ROWS * d))
         .for_each(|(o, xi)| {
@@ -96,7 +102,7 @@ fn affine_rows<T: WithDType>(x: &[T], a: &[T], c: &[T], d: usize, renorm: bool) 
                         .sum::<f64>()
                         .sqrt();
                     let inv = T::from_f64(1.0 / norm.max(NORM_FLOOR));
-                    orow.iter_mut().for_each(|y| *y = *y * inv);
+                    orow.iter_mut().for_each(|y| *y *= inv);
                 }
             }
         });

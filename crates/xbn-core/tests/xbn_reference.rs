@@ -149,6 +149,13 @@ fn edge_cases_b1_m1_zero_variance_and_small_memory() {
     let mut x = xbn(eps, true);
     assert_eq!(x.adapt(&empty, &tensor(&big)).unwrap().dims(), &[0, d]);
     assert!(x.last_shift().is_none());
+    // d = 0: nothing to match, shapes preserved
+    let none = tensor(&mem).narrow(1, 0, 0).unwrap();
+    assert_eq!(moments(&none).unwrap().mean.dims(), &[0]);
+    let got = x
+        .adapt(&none, &tensor(&big).narrow(1, 0, 0).unwrap())
+        .unwrap();
+    assert_eq!(got.dims(), &[10, 0]);
 }
 
 #[test]

@@ -112,3 +112,36 @@ fn leave_one_out_metrics_by_hand() {
     assert_eq!(json["recall@2"], 0.75);
     assert_eq!(json["excluded"], 1);
 }
+
+#[test]
+fn max_r_cap_reproduces_pml_with_small_k() {
+    // PML 2.9, AccuracyCalculator(k=1) on x = [[0],[1],[5],[20],[21]], y = [0,0,0,1,1]
+    // (default FaissKNN, L2): map@r 0.7, r_precision 1.0, precision_at_1 1.0;
+    // with k="max_bin_count": map@r 1.0.
+    let x = Tensor::new(
+        &[[0f32], [1.], [5.], [20.], [21.]],
+        &xbn_core::test_device(),
+    )
+    .unwrap();
+    let y = Tensor::new(&[0i64, 0, 0, 1, 1], &candle_core::Device::Cpu).unwrap();
+    let capped = EvalOptions {
+        metric: Metric::Euclidean,
+        max_r: Some(1),
+        ..EvalOptions::default()
+    };
+    let r = evaluate(&x, &y, None, Protocol::LeaveOneOut, &[1], &capped).unwrap();
+    assert!((r.map_at_r - 0.7).abs() < 1e-12, "{}", r.map_at_r);
+    assert_eq!((r.r_precision, r.precision_at_1), (1.0, 1.0));
+    assert!(
+        r.warnings.iter().any(|w| w.contains("not exact")),
+        "{:?}",
+        r.warnings
+    );
+    let exact = EvalOptions {
+        max_r: None,
+        ..capped
+    };
+    let r = evaluate(&x, &y, None, Protocol::LeaveOneOut, &[1], &exact).unwrap();
+    assert_eq!(r.map_at_r, 1.0);
+    assert!(r.warnings.is_empty());
+}

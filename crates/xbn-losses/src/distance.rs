@@ -3,6 +3,18 @@
 use candle_core::{D, DType, Tensor};
 
 use crate::Result;
+use crate::const_matmul::matmul_const_refs;
+
+/// What the references of [`Distance::matrix`] are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refs {
+    /// The anchors themselves.
+    Same,
+    /// A constant: no gradient flows into it.
+    Detached,
+    /// A tensor that receives gradient (e.g. learnable proxies).
+    Tracked,
+}
 
 /// How anchors are compared with references; the result is the `(b × m)` matrix `S`.
 ///
@@ -43,14 +55,23 @@ impl Distance {
         matches!(self, Distance::Cosine)
     }
 
-    /// The `(b × m)` matrix between `anchors (b × d)` and `refs (m × d)`; when `same` is true the
-    /// references are the anchors themselves (one normalization, gradient through both sides).
-    pub fn matrix(&self, anchors: &Tensor, refs: &Tensor, same: bool) -> Result<Tensor> {
+    /// The `(b × m)` matrix between `anchors (b × d)` and `refs (m × d)`. `refs` is either the
+    /// anchors themselves ([`Refs::Same`]: one normalization, gradient through both sides), a
+    /// constant ([`Refs::Detached`]: no gradient, and none computed), or a tensor that
+    /// receives gradient ([`Refs::Tracked`], e.g. proxies).
+    pub fn matrix(&self, anchors: &Tensor, refs: &Tensor, kind: Refs) -> Result<Tensor> {
+        let same = kind == Refs::Same;
+        let product = |a: &Tensor, r: &Tensor| -> Result<Tensor> {
+            match kind {
+                Refs::Detached => matmul_const_refs(a, r),
+                _ => Ok(a.matmul(&r.t()?)?),
+            }
+        };
         match self {
             Distance::Cosine => {
                 let a = l2_normalize(anchors)?;
                 let r = if same { a.clone() } else { l2_normalize(refs)? };
-                Ok(a.matmul(&r.t()?)?)
+                product(&a, &r)
             }
             Distance::Euclidean { normalize } => {
                 let (a, r) = if *normalize {
@@ -63,7 +84,7 @@ impl Distance {
                 let a2 = a.sqr()?.sum_keepdim(1)?;
                 let r2 = r.sqr()?.sum_keepdim(1)?.t()?;
                 let norms = a2.broadcast_add(&r2)?;
-                let sq = a.matmul(&r.t()?)?.affine(-2.0, 0.0)?.add(&norms)?;
+                let sq = product(&a, &r)?.affine(-2.0, 0.0)?.add(&norms)?;
                 // ‖a‖² + ‖r‖² − 2a·r cancels for (near-)duplicates: squared distances within
                 // the rounding error of that sum count as 0 (distance 0, gradient 0).
                 let eps = match sq.dtype() {

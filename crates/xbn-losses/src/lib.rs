@@ -22,6 +22,7 @@
 #![warn(missing_docs)]
 
 mod circle;
+mod const_matmul;
 mod contrastive;
 mod distance;
 mod error;
@@ -39,7 +40,7 @@ mod xbm_contrastive;
 
 pub use circle::CircleLoss;
 pub use contrastive::ContrastiveLoss;
-pub use distance::{Distance, l2_normalize};
+pub use distance::{Distance, Refs, l2_normalize};
 pub use error::{LossError, Result};
 pub use loss::MetricLoss;
 pub use ms_miner::MultiSimilarityMiner;

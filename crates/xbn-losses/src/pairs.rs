@@ -2,7 +2,7 @@
 
 use candle_core::{DType, Tensor};
 
-use crate::{Distance, LossError, Result};
+use crate::{Distance, LossError, Refs, Result};
 
 /// Where the references of a loss call come from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -59,7 +59,8 @@ impl Pairs {
         } else {
             input.refs.detach()
         };
-        let sim = distance.matrix(input.anchors, &refs, same)?;
+        let kind = if same { Refs::Same } else { Refs::Detached };
+        let sim = distance.matrix(input.anchors, &refs, kind)?;
         let dtype = sim.dtype();
         let a_lab = input.anchor_labels.to_dtype(DType::I64)?;
         let r_lab = if same {

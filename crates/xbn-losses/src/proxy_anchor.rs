@@ -5,7 +5,7 @@ use candle_core::{DType, Device, Tensor, Var};
 use crate::ops::masked_logsumexp;
 use crate::pairs::{check_embeddings, check_finite, check_labels};
 use crate::reduction::host_f64;
-use crate::{Distance, LossError, MetricLoss, PairInput, RefSet, Result};
+use crate::{Distance, LossError, MetricLoss, PairInput, RefSet, Refs, Result};
 
 /// Proxy-anchor loss. One learnable proxy `p_c` per class; with `s_ic = cos(a_i, p_c)`,
 /// `P_c` the anchors of class `c`, `N_c` the others, and `C⁺` the classes present in the batch:
@@ -104,7 +104,7 @@ impl MetricLoss for ProxyAnchorLoss {
             });
         }
         let proxies = proxies.to_dtype(a.dtype())?;
-        let s = self.distance.matrix(a, &proxies, false)?.t()?; // (C × b)
+        let s = self.distance.matrix(a, &proxies, Refs::Tracked)?.t()?; // (C × b)
         let classes = Tensor::arange(0i64, c as i64, a.device())?.unsqueeze(1)?;
         let pos = classes
             .broadcast_eq(&labels.unsqueeze(0)?)?

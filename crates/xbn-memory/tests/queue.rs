@@ -195,8 +195,8 @@ proptest! {
             let emb = Tensor::from_vec(vals.iter().flat_map(|v| [*v, -v]).collect::<Vec<_>>(), (b, 2), &d).unwrap();
             let labels = Tensor::from_vec((0..b as i64).map(|i| next + i).collect::<Vec<_>>(), b, &d).unwrap();
             q.enqueue(&emb, &labels, it as u64).unwrap();
-            for i in 0..b {
-                slots[pos] = Some((vals[i], next + i as i64, it as i64));
+            for (i, v) in vals.iter().enumerate() {
+                slots[pos] = Some((*v, next + i as i64, it as i64));
                 pos = (pos + 1) % cap;
             }
             next += b as i64;

@@ -49,7 +49,7 @@ impl Default for RunConfig {
             output_dir: PathBuf::from("runs"),
             seed: 0,
             device: "cpu".into(),
-            iterations: 600,
+            iterations: 400,
             log_every: 20,
             eval_every: 0,
             checkpoint_every: 200,
@@ -105,10 +105,10 @@ pub struct SyntheticSection {
 impl Default for SyntheticSection {
     fn default() -> Self {
         Self {
-            classes: 1000,
+            classes: 400,
             min_images_per_class: 4,
             max_images_per_class: 8,
-            difficulty: 0.6,
+            difficulty: 0.3,
             train_fraction: 0.5,
         }
     }
@@ -208,7 +208,7 @@ impl Default for MemoryConfig {
         Self {
             size: 1024,
             weight: 1.0,
-            t_start: 100,
+            t_start: 200,
             warm_start: false,
         }
     }
