@@ -11,7 +11,12 @@ use crate::error::{Result, TrainError};
 /// normalization. Without a subcommand, `train` runs with its defaults: the small CNN on the
 /// synthetic dataset with adaptive XBN.
 #[derive(Debug, Parser)]
-#[command(name = "xbn-train", version, about, args_conflicts_with_subcommands = true)]
+#[command(
+    name = "xbn-train",
+    version,
+    about,
+    args_conflicts_with_subcommands = true
+)]
 pub struct Cli {
     /// The subcommand (default: `train`).
     #[command(subcommand)]
@@ -113,9 +118,15 @@ impl TrainArgs {
         push("run.seed", self.seed.map(|v| v.to_string()));
         push("run.iterations", self.iterations.map(|v| v.to_string()));
         push("run.eval_every", self.eval_every.map(|v| v.to_string()));
-        push("run.measure_drift", self.measure_drift.map(|v| v.to_string()));
+        push(
+            "run.measure_drift",
+            self.measure_drift.map(|v| v.to_string()),
+        );
         push("data.dataset", self.dataset.as_deref().map(q));
-        push("data.root", self.root.as_ref().map(|p| q(&p.to_string_lossy())));
+        push(
+            "data.root",
+            self.root.as_ref().map(|p| q(&p.to_string_lossy())),
+        );
         push("norm.kind", self.norm.as_deref().map(q));
         push("memory.size", self.memory_size.map(|v| v.to_string()));
         push("memory.t_start", self.t_start.map(|v| v.to_string()));

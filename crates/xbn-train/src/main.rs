@@ -12,7 +12,9 @@ use xbn_train::train::{one_line, train};
 
 fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
-        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+        )
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
@@ -55,7 +57,11 @@ fn run_train(args: &TrainArgs) -> anyhow::Result<()> {
         println!("untrained model: {}", one_line(u));
     }
     if let Some(t) = &outcome.trained {
-        println!("trained model ({} iterations): {}", outcome.iterations, one_line(t));
+        println!(
+            "trained model ({} iterations): {}",
+            outcome.iterations,
+            one_line(t)
+        );
     }
     if let (Some(u), Some(t)) = (&outcome.untrained, &outcome.trained) {
         let (r0, r1) = (u.report.recall.first(), t.report.recall.first());

@@ -9,10 +9,15 @@ fn sample() -> Checkpoint {
     let d = Device::Cpu;
     ck.tensors.insert(
         "model.w".into(),
-        Tensor::arange(0f32, 12., &d).unwrap().reshape((3, 4)).unwrap(),
+        Tensor::arange(0f32, 12., &d)
+            .unwrap()
+            .reshape((3, 4))
+            .unwrap(),
     );
-    ck.tensors.insert("rng.state".into(), Tensor::new(&[7i64, 42], &d).unwrap());
-    ck.tensors.insert("norm.initialized".into(), Tensor::new(&[1u8], &d).unwrap());
+    ck.tensors
+        .insert("rng.state".into(), Tensor::new(&[7i64, 42], &d).unwrap());
+    ck.tensors
+        .insert("norm.initialized".into(), Tensor::new(&[1u8], &d).unwrap());
     ck.metadata.insert("iteration".into(), "42".into());
     ck
 }
@@ -32,8 +37,18 @@ fn tensors_and_metadata_round_trip() {
         assert_eq!(b.dtype(), t.dtype(), "{k}");
         assert_eq!(b.dims(), t.dims(), "{k}");
         let (x, y) = (
-            t.to_dtype(DType::F64).unwrap().flatten_all().unwrap().to_vec1::<f64>().unwrap(),
-            b.to_dtype(DType::F64).unwrap().flatten_all().unwrap().to_vec1::<f64>().unwrap(),
+            t.to_dtype(DType::F64)
+                .unwrap()
+                .flatten_all()
+                .unwrap()
+                .to_vec1::<f64>()
+                .unwrap(),
+            b.to_dtype(DType::F64)
+                .unwrap()
+                .flatten_all()
+                .unwrap()
+                .to_vec1::<f64>()
+                .unwrap(),
         );
         assert_eq!(x, y, "{k}");
     }
@@ -54,7 +69,11 @@ fn failed_save_keeps_previous_checkpoint() {
     let mut other = sample();
     other.metadata.insert("iteration".into(), "43".into());
     assert!(other.save(&p).is_err());
-    assert_eq!(std::fs::read(&p).unwrap(), before, "previous checkpoint changed");
+    assert_eq!(
+        std::fs::read(&p).unwrap(),
+        before,
+        "previous checkpoint changed"
+    );
     let back = Checkpoint::load(&p, &Device::Cpu).unwrap();
     assert_eq!(back.metadata["iteration"], "42");
 }

@@ -24,7 +24,13 @@ fn data_check_prints_the_report_as_json() {
             n += 1;
         }
     }
-    let out = xbn(&["data-check", "--dataset", "folder", "--root", dir.path().to_str().unwrap()]);
+    let out = xbn(&[
+        "data-check",
+        "--dataset",
+        "folder",
+        "--root",
+        dir.path().to_str().unwrap(),
+    ]);
     let stdout = String::from_utf8_lossy(&out.stdout);
     let v: serde_json::Value = serde_json::from_str(&stdout)
         .unwrap_or_else(|e| panic!("{e}: {stdout} {}", String::from_utf8_lossy(&out.stderr)));
@@ -56,18 +62,34 @@ fn train_then_embed_through_the_command_line() {
         "memory.size=16",
         "memory.t_start=1",
         "run.log_every=1",
+        "optim.warmup=1",
         "run.progress=false",
         "eval.k=[1, 2]",
     ];
-    let mut args = vec!["train", "--name", "cli", "--output-dir", out_dir, "--iterations", "3"];
+    let mut args = vec![
+        "train",
+        "--name",
+        "cli",
+        "--output-dir",
+        out_dir,
+        "--iterations",
+        "3",
+    ];
     for s in &sets {
         args.extend(["--set", s]);
     }
     let out = xbn(&args);
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(stdout.contains("untrained model: Recall@1"), "{stdout}");
-    assert!(stdout.contains("trained model (3 iterations): Recall@1"), "{stdout}");
+    assert!(
+        stdout.contains("trained model (3 iterations): Recall@1"),
+        "{stdout}"
+    );
 
     let run = dir.path().join("cli");
     let emb = dir.path().join("train.safetensors");
@@ -80,7 +102,11 @@ fn train_then_embed_through_the_command_line() {
         "--output",
         emb.to_str().unwrap(),
     ]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let (e, labels) = xbn_train::outputs::embeddings::load_embeddings(&emb).unwrap();
     assert_eq!(e.dims()[1], 8);
     assert_eq!(e.dims()[0], labels.len());
@@ -88,11 +114,18 @@ fn train_then_embed_through_the_command_line() {
 
     // The test split exported by `embed` equals the embeddings the run saved.
     let test = dir.path().join("test.safetensors");
-    let out = xbn(&["embed", "--run", run.to_str().unwrap(), "-o", test.to_str().unwrap()]);
+    let out = xbn(&[
+        "embed",
+        "--run",
+        run.to_str().unwrap(),
+        "-o",
+        test.to_str().unwrap(),
+    ]);
     assert!(out.status.success());
     let (a, la) = xbn_train::outputs::embeddings::load_embeddings(&test).unwrap();
     let (b, lb) =
-        xbn_train::outputs::embeddings::load_embeddings(&run.join("embeddings.safetensors")).unwrap();
+        xbn_train::outputs::embeddings::load_embeddings(&run.join("embeddings.safetensors"))
+            .unwrap();
     assert_eq!(la, lb);
     assert_eq!(a.to_vec2::<f32>().unwrap(), b.to_vec2::<f32>().unwrap());
 }

@@ -31,7 +31,11 @@ fn leave_one_out_json_matches_hand_computed_metrics() {
     // Labels A0 B1 C0 D1: every first neighbour misses; at K = 2 A and D hit; at K = 3 all do.
     let dir = tempfile::tempdir().unwrap();
     let f = dir.path().join("e.safetensors");
-    write(&f, &[[1., 0.], [0.8, 0.6], [0.6, 0.8], [0., 1.]], &[0, 1, 0, 1]);
+    write(
+        &f,
+        &[[1., 0.], [0.8, 0.6], [0.6, 0.8], [0., 1.]],
+        &[0, 1, 0, 1],
+    );
     let (ok, stdout, stderr) = eval(&[
         "--embeddings",
         f.to_str().unwrap(),
@@ -76,7 +80,11 @@ fn query_gallery_json_and_table() {
     assert!(ok, "{stderr}");
     let v: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
     assert_eq!(
-        (v["recall@1"].as_f64(), v["recall@2"].as_f64(), v["recall@3"].as_f64()),
+        (
+            v["recall@1"].as_f64(),
+            v["recall@2"].as_f64(),
+            v["recall@3"].as_f64()
+        ),
         (Some(0.0), Some(0.5), Some(1.0))
     );
     let (ok, table, _) = eval(&args);
@@ -89,7 +97,12 @@ fn bad_invocations_fail_with_a_message() {
     let dir = tempfile::tempdir().unwrap();
     let f = dir.path().join("e.safetensors");
     write(&f, &[[1., 0.], [0., 1.]], &[0, 0]);
-    let (ok, _, err) = eval(&["--embeddings", f.to_str().unwrap(), "--protocol", "query-gallery"]);
+    let (ok, _, err) = eval(&[
+        "--embeddings",
+        f.to_str().unwrap(),
+        "--protocol",
+        "query-gallery",
+    ]);
     assert!(!ok && err.contains("--gallery"), "{err}");
     let (ok, _, err) = eval(&["--embeddings", "/nonexistent/e.safetensors"]);
     assert!(!ok && err.contains("nonexistent"), "{err}");

@@ -1,7 +1,7 @@
 //! Configuration parsing and validation: unknown keys, impossible P × K, memory smaller than a
 //! batch, missing weights offline; the default file matches the built-in defaults.
 
-mod common_tiny;
+mod train_common;
 
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
@@ -38,7 +38,10 @@ fn dedicated_flags_and_set_override_in_order() {
         ..TrainArgs::default()
     };
     let cfg = args.resolve_config().unwrap();
-    assert_eq!(cfg.memory.size, 2048, "--set comes after the dedicated flags");
+    assert_eq!(
+        cfg.memory.size, 2048,
+        "--set comes after the dedicated flags"
+    );
     assert_eq!(cfg.norm.kind, xbn_train::config::NormKind::Xbn);
     assert_eq!(cfg.data.root, std::path::PathBuf::from("/data/sop"));
     let bad = TrainArgs {
@@ -68,23 +71,29 @@ fn every_preset_parses_and_validates() {
             n += 1;
         }
     }
-    assert!(n >= 10, "expected the 9 paper presets and default.toml, found {n}");
+    assert!(
+        n >= 10,
+        "expected the 9 paper presets and default.toml, found {n}"
+    );
 }
 
 #[test]
 fn memory_smaller_than_a_batch_is_rejected_before_work() {
     let dir = tempfile::tempdir().unwrap();
-    let mut cfg = common_tiny::tiny_config(dir.path(), "small-memory");
+    let mut cfg = train_common::tiny_config(dir.path(), "small-memory");
     cfg.memory.size = 5;
     let m = config_error(&cfg);
     assert!(m.contains("memory.size = 5") && m.contains("8"), "{m}");
-    assert!(!dir.path().join("small-memory").exists(), "nothing may be written");
+    assert!(
+        !dir.path().join("small-memory").exists(),
+        "nothing may be written"
+    );
 }
 
 #[test]
 fn impossible_p_times_k_is_rejected_before_work() {
     let dir = tempfile::tempdir().unwrap();
-    let mut cfg = common_tiny::tiny_config(dir.path(), "big-p");
+    let mut cfg = train_common::tiny_config(dir.path(), "big-p");
     cfg.data.classes_per_batch = 40; // the tiny dataset has 12 training classes
     cfg.memory.size = 80;
     let m = config_error(&cfg);
@@ -95,14 +104,14 @@ fn impossible_p_times_k_is_rejected_before_work() {
 #[test]
 fn missing_weights_offline_are_rejected_before_work() {
     let dir = tempfile::tempdir().unwrap();
-    let mut cfg = common_tiny::tiny_config(dir.path(), "no-weights");
+    let mut cfg = train_common::tiny_config(dir.path(), "no-weights");
     cfg.model.weights = "hf:xbn-tests/does-not-exist".into();
     cfg.model.offline = true;
     match train(&cfg, false, Arc::new(AtomicBool::new(false))) {
         Err(e) => assert!(e.to_string().contains("does-not-exist"), "{e}"),
         Ok(_) => panic!("training ran without its weights"),
     }
-    let mut cfg = common_tiny::tiny_config(dir.path(), "no-file");
+    let mut cfg = train_common::tiny_config(dir.path(), "no-file");
     cfg.model.weights = dir.path().join("missing.safetensors").display().to_string();
     assert!(train(&cfg, false, Arc::new(AtomicBool::new(false))).is_err());
     assert!(!dir.path().join("no-weights").exists());
@@ -114,6 +123,11 @@ fn several_problems_are_reported_together() {
     let mut cfg = TrainConfig::default();
     cfg.data.images_per_class = 1;
     cfg.optim.lr_head = f64::NAN;
-    let err = xbn_train::config::validate::validate(&cfg).unwrap_err().to_string();
-    assert!(err.contains("images_per_class") && err.contains("lr_head"), "{err}");
+    let err = xbn_train::config::validate::validate(&cfg)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("images_per_class") && err.contains("lr_head"),
+        "{err}"
+    );
 }

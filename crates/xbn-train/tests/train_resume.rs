@@ -1,7 +1,7 @@
 //! Resume is exact: 2N iterations straight and N + resume N give identical metrics,
 //! checkpoints and test embeddings on the CPU. Ctrl-C saves a checkpoint that resumes.
 
-mod common_tiny;
+mod train_common;
 
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
@@ -19,14 +19,19 @@ fn comparable(mut recs: Vec<MetricsRecord>) -> Vec<MetricsRecord> {
 }
 
 fn flat(t: &candle_core::Tensor) -> Vec<f64> {
-    t.to_dtype(DType::F64).unwrap().flatten_all().unwrap().to_vec1().unwrap()
+    t.to_dtype(DType::F64)
+        .unwrap()
+        .flatten_all()
+        .unwrap()
+        .to_vec1()
+        .unwrap()
 }
 
 #[test]
 fn straight_and_resumed_runs_are_identical() {
     let dir = tempfile::tempdir().unwrap();
     let no_stop = || Arc::new(AtomicBool::new(false));
-    let mut straight = common_tiny::tiny_config(dir.path(), "straight");
+    let mut straight = train_common::tiny_config(dir.path(), "straight");
     straight.run.iterations = 8;
     straight.run.eval_every = 4;
     straight.run.checkpoint_every = 4;
@@ -50,8 +55,16 @@ fn straight_and_resumed_runs_are_identical() {
     let b = comparable(read_records(&dir.path().join("resumed/metrics.jsonl")).unwrap());
     assert_eq!(a, b);
 
-    let ca = Checkpoint::load(&dir.path().join("straight").join(checkpoint::LAST), &Device::Cpu).unwrap();
-    let cb = Checkpoint::load(&dir.path().join("resumed").join(checkpoint::LAST), &Device::Cpu).unwrap();
+    let ca = Checkpoint::load(
+        &dir.path().join("straight").join(checkpoint::LAST),
+        &Device::Cpu,
+    )
+    .unwrap();
+    let cb = Checkpoint::load(
+        &dir.path().join("resumed").join(checkpoint::LAST),
+        &Device::Cpu,
+    )
+    .unwrap();
     let mut keys: Vec<_> = ca.tensors.keys().collect();
     keys.sort();
     let mut kb: Vec<_> = cb.tensors.keys().collect();
@@ -68,7 +81,7 @@ fn straight_and_resumed_runs_are_identical() {
 #[test]
 fn ctrl_c_saves_a_checkpoint_that_resumes() {
     let dir = tempfile::tempdir().unwrap();
-    let mut cfg = common_tiny::tiny_config(dir.path(), "interrupted");
+    let mut cfg = train_common::tiny_config(dir.path(), "interrupted");
     cfg.run.iterations = 4;
     cfg.run.eval_untrained = false;
     let out = train(&cfg, false, Arc::new(AtomicBool::new(true))).unwrap();
@@ -84,7 +97,7 @@ fn ctrl_c_saves_a_checkpoint_that_resumes() {
 #[test]
 fn resume_without_checkpoint_is_an_error() {
     let dir = tempfile::tempdir().unwrap();
-    let cfg = common_tiny::tiny_config(dir.path(), "never-ran");
+    let cfg = train_common::tiny_config(dir.path(), "never-ran");
     let err = train(&cfg, true, Arc::new(AtomicBool::new(false))).unwrap_err();
     assert!(err.to_string().contains("no checkpoint"), "{err}");
 }
@@ -92,7 +105,7 @@ fn resume_without_checkpoint_is_an_error() {
 #[test]
 fn non_finite_loss_stops_and_keeps_the_last_checkpoint() {
     let dir = tempfile::tempdir().unwrap();
-    let mut cfg = common_tiny::tiny_config(dir.path(), "diverge");
+    let mut cfg = train_common::tiny_config(dir.path(), "diverge");
     cfg.run.iterations = 6;
     cfg.run.checkpoint_every = 1;
     cfg.run.eval_every = 0;
@@ -105,6 +118,10 @@ fn non_finite_loss_stops_and_keeps_the_last_checkpoint() {
         panic!("expected a non-finite loss, got {err}");
     };
     assert!(iteration >= 2, "the first step starts from finite weights");
-    let ck = Checkpoint::load(&dir.path().join("diverge").join(checkpoint::LAST), &Device::Cpu).unwrap();
+    let ck = Checkpoint::load(
+        &dir.path().join("diverge").join(checkpoint::LAST),
+        &Device::Cpu,
+    )
+    .unwrap();
     assert_eq!(ck.metadata["iteration"], (iteration - 1).to_string());
 }

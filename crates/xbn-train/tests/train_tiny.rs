@@ -1,7 +1,7 @@
 //! A few-iteration training run on a tiny synthetic dataset: every output is written and the
 //! saved test embeddings re-score to the final evaluation.
 
-mod common_tiny;
+mod train_common;
 
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
@@ -13,7 +13,7 @@ use xbn_train::train::train;
 #[test]
 fn tiny_run_writes_every_output() {
     let dir = tempfile::tempdir().unwrap();
-    let cfg = common_tiny::tiny_config(dir.path(), "tiny");
+    let cfg = train_common::tiny_config(dir.path(), "tiny");
     let out = train(&cfg, false, Arc::new(AtomicBool::new(false))).unwrap();
     assert_eq!(out.iterations, 6);
     assert!(!out.interrupted);
@@ -28,7 +28,10 @@ fn tiny_run_writes_every_output() {
     let recs = read_records(&run.join("metrics.jsonl")).unwrap();
     let iters: Vec<usize> = recs.iter().map(|r| r.iteration).collect();
     assert_eq!(iters, vec![0, 1, 2, 3, 4, 5, 6]);
-    assert!(recs[0].eval.is_some(), "untrained evaluation at iteration 0");
+    assert!(
+        recs[0].eval.is_some(),
+        "untrained evaluation at iteration 0"
+    );
     for r in &recs[1..] {
         assert!(r.loss["total"].is_finite());
         assert!(r.lr_backbone > 0.0 && r.lr_head > 0.0);
@@ -45,7 +48,14 @@ fn tiny_run_writes_every_output() {
     assert!(d.before.is_finite() && d.after.is_finite() && d.sample == 8);
     // Evaluations at 3 and 6.
     assert!(recs[3].eval.is_some() && recs[6].eval.is_some());
-    for k in ["recall@1", "recall@2", "map@r", "r_precision", "precision@1", "queries"] {
+    for k in [
+        "recall@1",
+        "recall@2",
+        "map@r",
+        "r_precision",
+        "precision@1",
+        "queries",
+    ] {
         assert!(recs[6].eval.as_ref().unwrap().contains_key(k), "{k}");
     }
 
@@ -80,9 +90,12 @@ fn tiny_run_writes_every_output() {
 
 #[test]
 fn plain_xbm_and_xbn_runs_complete() {
-    for kind in [xbn_train::config::NormKind::None, xbn_train::config::NormKind::Xbn] {
+    for kind in [
+        xbn_train::config::NormKind::None,
+        xbn_train::config::NormKind::Xbn,
+    ] {
         let dir = tempfile::tempdir().unwrap();
-        let mut cfg = common_tiny::tiny_config(dir.path(), "norm");
+        let mut cfg = train_common::tiny_config(dir.path(), "norm");
         cfg.norm.kind = kind;
         cfg.run.iterations = 4;
         cfg.run.eval_untrained = false;
@@ -92,7 +105,10 @@ fn plain_xbm_and_xbn_runs_complete() {
         let recs = read_records(&dir.path().join("norm/metrics.jsonl")).unwrap();
         // Warm start at t_start fills the memory with 24 training images, then a batch of 8
         // arrives (FIFO keeps 24).
-        assert_eq!(recs.iter().find(|r| r.iteration == 3).unwrap().memory_fill, 24);
+        assert_eq!(
+            recs.iter().find(|r| r.iteration == 3).unwrap().memory_fill,
+            24
+        );
         let drift = recs.iter().find_map(|r| r.drift).unwrap();
         if kind == xbn_train::config::NormKind::None {
             assert_eq!(drift.before, drift.after, "no adaptation: stored = adapted");

@@ -27,9 +27,8 @@ pub fn temp_path(path: &Path) -> PathBuf {
 /// ```
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let tmp = temp_path(path);
-    let result = write_and_sync(&tmp, bytes).and_then(|()| {
-        fs::rename(&tmp, path).map_err(|e| TrainError::io(path, e))
-    });
+    let result = write_and_sync(&tmp, bytes)
+        .and_then(|()| fs::rename(&tmp, path).map_err(|e| TrainError::io(path, e)));
     if result.is_err() {
         // Best effort: the temp file is garbage; the target was never touched.
         let _ = fs::remove_file(&tmp);

@@ -46,10 +46,13 @@ impl Checkpoint {
 
     /// A metadata value parsed as `T`, with an error naming the key when absent or malformed.
     pub fn meta<T: std::str::FromStr>(&self, key: &str, path: &Path) -> Result<T> {
-        let raw = self.metadata.get(key).ok_or_else(|| TrainError::Checkpoint {
-            path: path.to_path_buf(),
-            message: format!("metadata key `{key}` is missing"),
-        })?;
+        let raw = self
+            .metadata
+            .get(key)
+            .ok_or_else(|| TrainError::Checkpoint {
+                path: path.to_path_buf(),
+                message: format!("metadata key `{key}` is missing"),
+            })?;
         raw.parse().map_err(|_| TrainError::Checkpoint {
             path: path.to_path_buf(),
             message: format!("metadata `{key}` = `{raw}` does not parse"),
@@ -89,8 +92,8 @@ impl Checkpoint {
         let (_, meta) =
             safetensors::SafeTensors::read_metadata(&bytes).map_err(|e| bad(e.to_string()))?;
         let metadata = meta.metadata().clone().unwrap_or_default();
-        let tensors =
-            candle_core::safetensors::load_buffer(&bytes, device).map_err(|e| bad(e.to_string()))?;
+        let tensors = candle_core::safetensors::load_buffer(&bytes, device)
+            .map_err(|e| bad(e.to_string()))?;
         Ok(Self { tensors, metadata })
     }
 }

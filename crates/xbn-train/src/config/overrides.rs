@@ -31,7 +31,9 @@ pub fn apply(base: &TrainConfig, assignments: &[String]) -> Result<TrainConfig> 
 /// Sets one `path.to.key=value` in a TOML table.
 fn set(table: &mut Table, assignment: &str) -> Result<()> {
     let (path, raw) = assignment.split_once('=').ok_or_else(|| {
-        TrainError::Config(format!("override `{assignment}`: expected `section.key=value`"))
+        TrainError::Config(format!(
+            "override `{assignment}`: expected `section.key=value`"
+        ))
     })?;
     let keys: Vec<&str> = path.trim().split('.').collect();
     if keys.iter().any(|k| k.is_empty()) {
@@ -41,7 +43,9 @@ fn set(table: &mut Table, assignment: &str) -> Result<()> {
     }
     let value = parse_value(raw.trim());
     let Some((last, parents)) = keys.split_last() else {
-        return Err(TrainError::Config(format!("override `{assignment}`: no key")));
+        return Err(TrainError::Config(format!(
+            "override `{assignment}`: no key"
+        )));
     };
     let mut cur = table;
     for k in parents {
@@ -65,7 +69,9 @@ fn set(table: &mut Table, assignment: &str) -> Result<()> {
 fn parse_value(raw: &str) -> Value {
     let doc = format!("v = {raw}");
     match toml::from_str::<Table>(&doc) {
-        Ok(mut t) => t.remove("v").unwrap_or_else(|| Value::String(raw.to_string())),
+        Ok(mut t) => t
+            .remove("v")
+            .unwrap_or_else(|| Value::String(raw.to_string())),
         Err(_) => Value::String(raw.to_string()),
     }
 }

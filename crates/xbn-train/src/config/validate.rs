@@ -38,7 +38,10 @@ pub fn validate(cfg: &TrainConfig) -> Result<()> {
         problems.push("run.drift_sample must be at least 1 when run.measure_drift is on".into());
     }
     if cfg.data.image_size < 8 {
-        problems.push(format!("data.image_size = {} is below 8 pixels", cfg.data.image_size));
+        problems.push(format!(
+            "data.image_size = {} is below 8 pixels",
+            cfg.data.image_size
+        ));
     }
     if cfg.model.embedding_dim == 0 {
         problems.push("model.embedding_dim must be at least 1".into());
@@ -58,6 +61,12 @@ pub fn validate(cfg: &TrainConfig) -> Result<()> {
     }
     if !(cfg.norm.eps.is_finite() && cfg.norm.eps > 0.0) {
         problems.push(format!("norm.eps = {} must be positive", cfg.norm.eps));
+    }
+    if cfg.optim.warmup > cfg.run.iterations {
+        problems.push(format!(
+            "optim.warmup = {} is longer than run.iterations = {}",
+            cfg.optim.warmup, cfg.run.iterations
+        ));
     }
     if cfg.eval.k.contains(&0) {
         problems.push("eval.k must not contain 0".into());

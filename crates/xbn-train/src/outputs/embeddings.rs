@@ -36,7 +36,13 @@ pub fn load_embeddings(path: &Path) -> Result<(Tensor, Vec<i64>)> {
         path: path.to_path_buf(),
         message: format!("tensor `{k}` is missing"),
     };
-    let emb = ck.tensors.get("embeddings").ok_or_else(|| missing("embeddings"))?;
+    let emb = ck
+        .tensors
+        .get("embeddings")
+        .ok_or_else(|| missing("embeddings"))?;
     let labels = ck.tensors.get("labels").ok_or_else(|| missing("labels"))?;
-    Ok((emb.to_dtype(DType::F32)?, labels.to_dtype(DType::I64)?.to_vec1()?))
+    Ok((
+        emb.to_dtype(DType::F32)?,
+        labels.to_dtype(DType::I64)?.to_vec1()?,
+    ))
 }

@@ -93,8 +93,8 @@ impl MetricsWriter {
 
     /// Appends one record.
     pub fn write(&mut self, record: &MetricsRecord) -> Result<()> {
-        let line = serde_json::to_string(record)
-            .map_err(|e| TrainError::component("metrics", e))?;
+        let line =
+            serde_json::to_string(record).map_err(|e| TrainError::component("metrics", e))?;
         writeln!(self.file, "{line}").map_err(|e| TrainError::io(&self.path, e))?;
         self.file.flush().map_err(|e| TrainError::io(&self.path, e))
     }
@@ -117,10 +117,11 @@ fn read_lines(path: &Path) -> Result<Vec<(MetricsRecord, String)>> {
         if line.trim().is_empty() {
             continue;
         }
-        let rec: MetricsRecord = serde_json::from_str(&line).map_err(|e| TrainError::Component {
-            what: "metrics",
-            message: format!("{}:{}: {e}", path.display(), n + 1),
-        })?;
+        let rec: MetricsRecord =
+            serde_json::from_str(&line).map_err(|e| TrainError::Component {
+                what: "metrics",
+                message: format!("{}:{}: {e}", path.display(), n + 1),
+            })?;
         out.push((rec, line));
     }
     Ok(out)

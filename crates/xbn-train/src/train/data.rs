@@ -81,7 +81,14 @@ impl TrainData {
 
     /// A training batch `(b, 3, H, W)` with random augmentation drawn from `seed`.
     pub fn train_images(&self, indices: &[usize], seed: u64, device: &Device) -> Result<Tensor> {
-        load_batch(&self.index, indices, &self.train, Some(seed), self.workers, device)
+        load_batch(
+            &self.index,
+            indices,
+            &self.train,
+            Some(seed),
+            self.workers,
+            device,
+        )
     }
 
     /// An evaluation batch `(b, 3, H, W)` (deterministic transform).

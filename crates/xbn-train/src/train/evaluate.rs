@@ -60,7 +60,11 @@ pub fn embed_items(
         parts.push(z.detach());
     }
     let embeddings = if parts.is_empty() {
-        Tensor::zeros((0, backbone.embedding_dim()), candle_core::DType::F32, device)?
+        Tensor::zeros(
+            (0, backbone.embedding_dim()),
+            candle_core::DType::F32,
+            device,
+        )?
     } else {
         Tensor::cat(&parts, 0)?
     };
@@ -92,7 +96,11 @@ pub fn evaluate_model(
 }
 
 /// Scores query (and gallery) embeddings with xbn-eval.
-pub fn score(query: &EmbeddedSet, gallery: Option<&EmbeddedSet>, ks: &[usize]) -> Result<EvalReport> {
+pub fn score(
+    query: &EmbeddedSet,
+    gallery: Option<&EmbeddedSet>,
+    ks: &[usize],
+) -> Result<EvalReport> {
     let device = query.embeddings.device();
     let ql = Tensor::from_slice(&query.labels, query.labels.len(), device)?;
     let gl = gallery

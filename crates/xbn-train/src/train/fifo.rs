@@ -107,10 +107,13 @@ impl Fifo {
 
     /// The rows at `positions` (0 = oldest).
     pub fn rows(&self, positions: &[usize]) -> Result<Tensor> {
-        let m = self.embeddings.as_ref().ok_or_else(|| TrainError::Component {
-            what: "memory",
-            message: "the memory is empty".into(),
-        })?;
+        let m = self
+            .embeddings
+            .as_ref()
+            .ok_or_else(|| TrainError::Component {
+                what: "memory",
+                message: "the memory is empty".into(),
+            })?;
         let idx: Vec<u32> = positions.iter().map(|&p| p as u32).collect();
         let idx = Tensor::from_vec(idx, positions.len(), m.device())?;
         Ok(m.index_select(&idx, 0)?)

@@ -45,7 +45,9 @@ impl ImageTransform {
         let side = w.min(h).max(1);
         let (crop, x0, y0, flip) = match rng {
             Some(rng) if self.augment => {
-                let c = ((side as f32) * rng.random_range(0.6f32..=1.0)).round().max(1.0) as u32;
+                let c = ((side as f32) * rng.random_range(0.6f32..=1.0))
+                    .round()
+                    .max(1.0) as u32;
                 let x0 = rng.random_range(0..=w - c.min(w));
                 let y0 = rng.random_range(0..=h - c.min(h));
                 (c, x0, y0, rng.random_bool(0.5))
@@ -87,7 +89,10 @@ fn read_image(source: &ImageSource) -> xbn_data::Result<RgbImage> {
                 Some(b) => {
                     let (w, h) = img.dimensions();
                     let (x1, y1) = (b.x1.min(w), b.y1.min(h));
-                    let (x2, y2) = (b.x2.clamp(x1 + 1, w.max(x1 + 1)), b.y2.clamp(y1 + 1, h.max(y1 + 1)));
+                    let (x2, y2) = (
+                        b.x2.clamp(x1 + 1, w.max(x1 + 1)),
+                        b.y2.clamp(y1 + 1, h.max(y1 + 1)),
+                    );
                     imageops::crop_imm(&img, x1, y1, (x2 - x1).min(w - x1), (y2 - y1).min(h - y1))
                         .to_image()
                 }
@@ -123,8 +128,9 @@ pub fn load_batch(
                         let pos = c * chunk + j;
                         let item = &index.items[indices[pos]];
                         let img = read_image(&item.source)?;
-                        let mut rng =
-                            seed.map(|sd| ChaCha8Rng::seed_from_u64(derive(sd, Purpose::Augmentation, pos)));
+                        let mut rng = seed.map(|sd| {
+                            ChaCha8Rng::seed_from_u64(derive(sd, Purpose::Augmentation, pos))
+                        });
                         dst.copy_from_slice(&transform.apply(&img, rng.as_mut()));
                     }
                     Ok(())

@@ -90,7 +90,11 @@ impl MemoryLedger {
     pub fn state(&self) -> Result<HashMap<String, Tensor>> {
         let n = self.items.len();
         let idx: Vec<i64> = self.items.iter().map(|(i, _)| *i as i64).collect();
-        let flat: Vec<f32> = self.items.iter().flat_map(|(_, r)| r.iter().copied()).collect();
+        let flat: Vec<f32> = self
+            .items
+            .iter()
+            .flat_map(|(_, r)| r.iter().copied())
+            .collect();
         let mut map = HashMap::new();
         map.insert("indices".into(), Tensor::from_vec(idx, n, &Device::Cpu)?);
         map.insert(
@@ -146,7 +150,10 @@ mod tests {
         assert_eq!(l.index_at(0), Some(11));
         assert_eq!(l.index_at(2), Some(13));
         let rows = l.raw_rows(&[0, 1], &Device::Cpu).unwrap();
-        assert_eq!(rows.to_vec2::<f32>().unwrap(), vec![vec![3., 4.], vec![1., 2.]]);
+        assert_eq!(
+            rows.to_vec2::<f32>().unwrap(),
+            vec![vec![3., 4.], vec![1., 2.]]
+        );
         let mut back = MemoryLedger::new(3, 2);
         back.load_state(&l.state().unwrap()).unwrap();
         assert_eq!(back.index_at(1), Some(12));

@@ -1,8 +1,7 @@
 //! Choosing the pair-based loss `ℓ` of xbn-losses by name.
 
 use xbn_losses::{
-    CircleLoss, MetricLoss, MultiSimilarityLoss, NtXentLoss, TripletMarginLoss,
-    XbmContrastiveLoss,
+    CircleLoss, MetricLoss, MultiSimilarityLoss, NtXentLoss, TripletMarginLoss, XbmContrastiveLoss,
 };
 
 use crate::config::LossConfig;

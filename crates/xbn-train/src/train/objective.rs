@@ -129,7 +129,13 @@ impl Objective {
 
     /// The loss of iteration `t` for the batch embeddings `z (b × d)` of images `indices`
     /// with `labels`; updates the memory when it is on.
-    pub fn step(&mut self, z: &Tensor, labels: &[i64], indices: &[usize], t: usize) -> Result<LossTerms> {
+    pub fn step(
+        &mut self,
+        z: &Tensor,
+        labels: &[i64],
+        indices: &[usize],
+        t: usize,
+    ) -> Result<LossTerms> {
         let device = z.device().clone();
         let b = labels.len();
         let y = Tensor::from_slice(labels, b, &device)?;
@@ -157,10 +163,13 @@ impl Objective {
         self.memory.push(&zd, labels)?;
         self.ledger.push(indices, &zd)?;
         let m = self.memory.len();
-        let refs = self.memory.embeddings().ok_or_else(|| TrainError::Component {
-            what: "memory",
-            message: "memory empty right after enqueue".into(),
-        })?;
+        let refs = self
+            .memory
+            .embeddings()
+            .ok_or_else(|| TrainError::Component {
+                what: "memory",
+                message: "memory empty right after enqueue".into(),
+            })?;
         let ref_labels = Tensor::from_slice(self.memory.labels(), m, &device)?;
         let exclude = own_copy_mask(b, m, &device)?;
         let mem = self

@@ -42,7 +42,9 @@ impl Optimizers {
             ParamGroup::new("head", o.lr_head, o.weight_decay, groups.head),
         ];
         let inner: Box<dyn Optimizer> = match o.optimizer {
-            OptimizerKind::Adamw => Box::new(AdamW::new(g, AdamWConfig::default()).map_err(optim_err)?),
+            OptimizerKind::Adamw => {
+                Box::new(AdamW::new(g, AdamWConfig::default()).map_err(optim_err)?)
+            }
             OptimizerKind::Sgd => Box::new(
                 Sgd::new(
                     g,
@@ -56,7 +58,11 @@ impl Optimizers {
         };
         let schedule = LrSchedule {
             warmup_iters: o.warmup,
-            warmup_start_factor: if o.warmup > 0 { 1.0 / o.warmup as f64 } else { 1.0 },
+            warmup_start_factor: if o.warmup > 0 {
+                1.0 / o.warmup as f64
+            } else {
+                1.0
+            },
             total_iters: cfg.run.iterations,
             decay: match o.schedule {
                 ScheduleKind::Constant => Decay::Constant,
@@ -67,7 +73,9 @@ impl Optimizers {
                 },
             },
         };
-        schedule.validate().map_err(|e| TrainError::Config(format!("[optim]: {e}")))?;
+        schedule
+            .validate()
+            .map_err(|e| TrainError::Config(format!("[optim]: {e}")))?;
         Ok(Self {
             inner,
             schedule,

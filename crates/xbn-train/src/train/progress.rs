@@ -19,9 +19,9 @@ impl Progress {
                 ProgressDrawTarget::hidden()
             },
         );
-        if let Ok(style) = ProgressStyle::with_template(
-            "{bar:30} {pos}/{len} it  {per_sec}  ETA {eta}  {msg}",
-        ) {
+        if let Ok(style) =
+            ProgressStyle::with_template("{bar:30} {pos}/{len} it  {per_sec}  ETA {eta}  {msg}")
+        {
             bar.set_style(style);
         }
         bar.set_position(start as u64);

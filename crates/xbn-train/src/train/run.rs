@@ -65,8 +65,7 @@ pub fn train(cfg: &TrainConfig, resume: bool, stop: Arc<AtomicBool>) -> Result<T
             let rec = s.base_record(&out, window.1 as f64 / secs);
             progress.message(&format!(
                 "loss {:.4}  {:.0} img/s",
-                out.total,
-                rec.images_per_s
+                out.total, rec.images_per_s
             ));
             window = (Instant::now(), 0);
             record = Some(rec);
@@ -118,7 +117,8 @@ pub fn train(cfg: &TrainConfig, resume: bool, stop: Arc<AtomicBool>) -> Result<T
         Some((it, e)) if it == s.iteration => e,
         _ => {
             let e = s.evaluate()?;
-            s.log.line(&format!("iteration {}: {}", s.iteration, one_line(&e)))?;
+            s.log
+                .line(&format!("iteration {}: {}", s.iteration, one_line(&e)))?;
             s.record_eval(s.iteration, &e)?;
             s.track_best(&e)?;
             e
@@ -127,7 +127,8 @@ pub fn train(cfg: &TrainConfig, resume: bool, stop: Arc<AtomicBool>) -> Result<T
     s.save_checkpoint()?;
     let written = save_test_embeddings(&s.dir, &trained.embeddings)?;
     for p in &written {
-        s.log.line(&format!("test embeddings written to {}", p.display()))?;
+        s.log
+            .line(&format!("test embeddings written to {}", p.display()))?;
     }
     s.draw_plots();
     Ok(TrainOutcome {
@@ -142,12 +143,11 @@ pub fn train(cfg: &TrainConfig, resume: bool, stop: Arc<AtomicBool>) -> Result<T
 /// `recall@1 0.123, recall@2 …, map@r …` on one line.
 pub fn one_line(e: &Evaluation) -> String {
     let r = &e.report;
-    let mut parts: Vec<String> = r
-        .ks
-        .iter()
-        .zip(&r.recall)
-        .map(|(k, v)| format!("Recall@{k} {:.4}", v))
-        .collect();
+    let mut parts: Vec<String> =
+        r.ks.iter()
+            .zip(&r.recall)
+            .map(|(k, v)| format!("Recall@{k} {:.4}", v))
+            .collect();
     parts.push(format!("MAP@R {:.4}", r.map_at_r));
     parts.join(", ")
 }

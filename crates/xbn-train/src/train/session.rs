@@ -92,7 +92,12 @@ impl Session {
         }
         std::fs::create_dir_all(&dir).map_err(|e| TrainError::io(&dir, e))?;
         if !resume {
-            for f in ["metrics.jsonl", "train.log", checkpoint::LAST, checkpoint::BEST] {
+            for f in [
+                "metrics.jsonl",
+                "train.log",
+                checkpoint::LAST,
+                checkpoint::BEST,
+            ] {
                 let p = dir.join(f);
                 if p.exists() {
                     std::fs::remove_file(&p).map_err(|e| TrainError::io(&p, e))?;
@@ -184,7 +189,8 @@ impl Session {
         });
         let mut ck = Checkpoint::default();
         ck.insert_part("model", super::network::model_state(self.backbone.as_ref()));
-        ck.metadata.insert("iteration".into(), self.iteration.to_string());
+        ck.metadata
+            .insert("iteration".into(), self.iteration.to_string());
         ck.metadata.insert(key.clone(), value.to_string());
         ck.save(&self.dir.join(checkpoint::BEST))?;
         self.log.line(&format!(

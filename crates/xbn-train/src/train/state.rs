@@ -48,8 +48,11 @@ impl Session {
             });
         }
         self.last_checkpoint = Some((path.clone(), self.iteration));
-        self.log
-            .line(&format!("checkpoint at iteration {} saved to {}", self.iteration, path.display()))
+        self.log.line(&format!(
+            "checkpoint at iteration {} saved to {}",
+            self.iteration,
+            path.display()
+        ))
     }
 
     /// Restores the state saved in `path`.
@@ -70,7 +73,10 @@ impl Session {
         self.optim.load_state(&ck.part("optim"))?;
         self.objective.load_state(|p| ck.part(p), &self.device)?;
         self.iteration = iteration;
-        self.best = match (ck.metadata.get("best_value"), ck.metadata.get("best_iteration")) {
+        self.best = match (
+            ck.metadata.get("best_value"),
+            ck.metadata.get("best_iteration"),
+        ) {
             (Some(_), Some(_)) => Some(Best {
                 value: ck.meta("best_value", path)?,
                 iteration: ck.meta("best_iteration", path)?,

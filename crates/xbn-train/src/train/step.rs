@@ -43,9 +43,11 @@ impl Session {
         if self.cfg.memory.warm_start && self.cfg.memory.size > 0 && t == self.cfg.memory.t_start {
             self.warm_start(t)?;
         }
-        let images =
-            self.data
-                .train_images(&indices, derive(seed, Purpose::Augmentation, t), &self.device)?;
+        let images = self.data.train_images(
+            &indices,
+            derive(seed, Purpose::Augmentation, t),
+            &self.device,
+        )?;
         let z = self
             .backbone
             .forward(&images, true)
@@ -135,7 +137,10 @@ impl Session {
             self.cfg.run.drift_sample,
             derive(self.cfg.run.seed, Purpose::Drift, it),
         );
-        let indices: Vec<usize> = positions.iter().filter_map(|&p| ledger.index_at(p)).collect();
+        let indices: Vec<usize> = positions
+            .iter()
+            .filter_map(|&p| ledger.index_at(p))
+            .collect();
         let stored = ledger.raw_rows(&positions, &self.device)?;
         let adapted = self.objective.memory_rows(&positions)?;
         let fresh = embed_items(
