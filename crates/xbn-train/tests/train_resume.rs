@@ -29,9 +29,20 @@ fn flat(t: &candle_core::Tensor) -> Vec<f64> {
 
 #[test]
 fn straight_and_resumed_runs_are_identical() {
+    assert_resume_is_exact("contrastive");
+}
+
+#[test]
+fn proxy_anchor_trains_and_resumes_exactly() {
+    // The proxies are learnable: they are optimized and checkpointed (`lossparams.*`).
+    assert_resume_is_exact("proxy-anchor");
+}
+
+fn assert_resume_is_exact(loss: &str) {
     let dir = tempfile::tempdir().unwrap();
     let no_stop = || Arc::new(AtomicBool::new(false));
     let mut straight = train_common::tiny_config(dir.path(), "straight");
+    straight.loss.name = loss.into();
     straight.run.iterations = 8;
     straight.run.eval_every = 4;
     straight.run.checkpoint_every = 4;
@@ -72,6 +83,10 @@ fn straight_and_resumed_runs_are_identical() {
     assert_eq!(keys, kb);
     for k in keys {
         assert_eq!(flat(&ca.tensors[k]), flat(&cb.tensors[k]), "{k}");
+    }
+    if loss == "proxy-anchor" {
+        let p = &ca.tensors["lossparams.loss.0"];
+        assert_eq!(p.dims(), &[12, 16], "12 training classes × d");
     }
     let ea = std::fs::read(dir.path().join("straight/embeddings.safetensors")).unwrap();
     let eb = std::fs::read(dir.path().join("resumed/embeddings.safetensors")).unwrap();

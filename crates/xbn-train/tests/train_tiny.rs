@@ -36,9 +36,10 @@ fn tiny_run_writes_every_output() {
         assert!(r.loss["total"].is_finite());
         assert!(r.lr_backbone > 0.0 && r.lr_head > 0.0);
         assert!(r.images_per_s > 0.0);
-        // Memory on from t_start = 2 (0-based): iterations 3.. have a memory term.
+        // Memory term on from t_start = 2 (0-based): iterations 3.. have one. The memory is
+        // filled from the first iteration (8 per batch, capacity 24).
         assert_eq!(r.loss.contains_key("memory"), r.iteration > 2, "{r:?}");
-        assert_eq!(r.memory_fill, (r.iteration.saturating_sub(2) * 8).min(24));
+        assert_eq!(r.memory_fill, (r.iteration * 8).min(24));
     }
     // AXBN adapts from the second memory iteration on, so its shift is logged.
     assert!(recs[4].moments_shift.is_some());
@@ -113,5 +114,26 @@ fn plain_xbm_and_xbn_runs_complete() {
         if kind == xbn_train::config::NormKind::None {
             assert_eq!(drift.before, drift.after, "no adaptation: stored = adapted");
         }
+    }
+}
+
+#[test]
+fn the_drift_diagnostic_does_not_change_the_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut with = train_common::tiny_config(dir.path(), "with-drift");
+    with.run.measure_drift = 1;
+    with.run.eval_untrained = false;
+    let mut without = with.clone();
+    without.run.name = "without-drift".into();
+    without.run.measure_drift = 0;
+    train(&with, false, Arc::new(AtomicBool::new(false))).unwrap();
+    train(&without, false, Arc::new(AtomicBool::new(false))).unwrap();
+    let a = read_records(&dir.path().join("with-drift/metrics.jsonl")).unwrap();
+    let b = read_records(&dir.path().join("without-drift/metrics.jsonl")).unwrap();
+    assert_eq!(a.len(), b.len());
+    assert!(a.iter().filter(|r| r.drift.is_some()).count() >= 5);
+    for (x, y) in a.iter().zip(&b) {
+        assert_eq!(x.loss, y.loss, "iteration {}", x.iteration);
+        assert_eq!(x.eval, y.eval, "iteration {}", x.iteration);
     }
 }

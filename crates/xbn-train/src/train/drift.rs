@@ -4,6 +4,9 @@
 //! For a sample `S` of memory entries with images `x_i`, stored (as enqueued) embeddings `m_i`,
 //! adapted entries `m̂_i` and fresh embeddings `f_θ(x_i)`:
 //! `drift_before = (1/|S|) Σ_i ‖m_i − f_θ(x_i)‖₂`, `drift_after = (1/|S|) Σ_i ‖m̂_i − f_θ(x_i)‖₂`.
+//! `f_θ(x_i)` is computed as training computes embeddings (evaluation transform, BatchNorm with
+//! the statistics of batches of the training batch size), and the BatchNorm running statistics
+//! are restored afterwards, so the diagnostic does not change the run.
 
 use candle_core::{DType, Tensor};
 use rand::SeedableRng;

@@ -1,24 +1,63 @@
 //! Choosing the pair-based loss `ℓ` of xbn-losses by name.
 
+use candle_core::{Device, Tensor};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
 use xbn_losses::{
-    CircleLoss, MetricLoss, MultiSimilarityLoss, NtXentLoss, TripletMarginLoss, XbmContrastiveLoss,
+    CircleLoss, MetricLoss, MultiSimilarityLoss, NtXentLoss, ProxyAnchorLoss, TripletMarginLoss,
+    XbmContrastiveLoss,
 };
 
 use crate::config::LossConfig;
 use crate::error::{Result, TrainError};
 
 /// Loss names accepted in `loss.name`.
-pub const LOSS_NAMES: [&str; 5] = [
+pub const LOSS_NAMES: [&str; 6] = [
     "contrastive",
     "triplet",
     "multi-similarity",
     "circle",
     "ntxent",
+    "proxy-anchor",
 ];
 
+/// What proxy-based losses need to know: classes, embedding dimension, seed and device.
+#[derive(Debug, Clone)]
+pub struct LossContext {
+    /// Number of training labels `C` (labels are `0..C`).
+    pub num_classes: usize,
+    /// Embedding dimension `d`.
+    pub dim: usize,
+    /// Seed of the proxies' initialization.
+    pub seed: u64,
+    /// Device of the proxies.
+    pub device: Device,
+}
+
+/// `(C × d)` proxies drawn from `N(0, 2/C)` (PML's initialization) with a seeded generator.
+fn seeded_proxies(ctx: &LossContext) -> Result<Tensor> {
+    let mut rng = ChaCha8Rng::seed_from_u64(ctx.seed);
+    let std = (2.0 / ctx.num_classes.max(1) as f64).sqrt();
+    let n = ctx.num_classes * ctx.dim;
+    let values: Vec<f32> = (0..n)
+        .map(|_| {
+            // Box-Muller transform of two uniforms in (0, 1].
+            let u1: f64 = 1.0 - rng.random::<f64>();
+            let u2: f64 = rng.random::<f64>();
+            (std * (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()) as f32
+        })
+        .collect();
+    Ok(Tensor::from_vec(
+        values,
+        (ctx.num_classes, ctx.dim),
+        &ctx.device,
+    )?)
+}
+
 /// The loss named in `cfg` with its defaults (XBM's contrastive loss takes `loss.margin` as
-/// its negative margin `λ`; the triplet loss takes it as its margin).
-pub fn build_loss(cfg: &LossConfig) -> Result<Box<dyn MetricLoss>> {
+/// its negative margin `λ`; the triplet loss takes it as its margin; proxy-anchor's proxies are
+/// seeded from `ctx.seed`).
+pub fn build_loss(cfg: &LossConfig, ctx: &LossContext) -> Result<Box<dyn MetricLoss>> {
     Ok(match cfg.name.as_str() {
         "contrastive" => Box::new(XbmContrastiveLoss {
             lambda: cfg.margin,
@@ -31,6 +70,10 @@ pub fn build_loss(cfg: &LossConfig) -> Result<Box<dyn MetricLoss>> {
         "multi-similarity" => Box::new(MultiSimilarityLoss::default()),
         "circle" => Box::new(CircleLoss::default()),
         "ntxent" => Box::new(NtXentLoss::default()),
+        "proxy-anchor" => Box::new(
+            ProxyAnchorLoss::with_proxies(seeded_proxies(ctx)?)
+                .map_err(|e| TrainError::component("loss", e))?,
+        ),
         other => {
             return Err(TrainError::Config(format!(
                 "loss.name = `{other}`: expected one of {}",

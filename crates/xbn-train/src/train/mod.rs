@@ -4,7 +4,6 @@
 pub mod data;
 pub mod drift;
 pub mod evaluate;
-pub mod fifo;
 pub mod images;
 pub mod ledger;
 pub mod losses;
@@ -15,6 +14,7 @@ pub mod progress;
 pub mod run;
 pub mod schedule_seed;
 pub mod session;
+pub mod shared_matcher;
 pub mod state;
 pub mod step;
 pub mod synthetic;

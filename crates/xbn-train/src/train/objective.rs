@@ -1,20 +1,22 @@
-//! The training objective of one iteration (spec, "XBM"):
-//! `L_t = ℓ(Z_t, Z_t) + w · ℓ(Z_t, M̂_t)` for `t ≥ t_start`, else `ℓ(Z_t, Z_t)`, with the order
-//! of the XBM reference code: (1) adapt the stored entries with the moment matcher (identity,
-//! XBN or AXBN; the adapted memory replaces the stored one), (2) enqueue `Z_t` (detached),
-//! dropping the oldest entries, (3) `ℓ(Z_t, M̂_t)` over all entries, each anchor's own copy
-//! excluded. As in the XBM reference code the memory is filled from `t_start` on.
+//! The training objective of one iteration, xbn-losses' [`XbmLoss`] (spec, "XBM"):
+//! `L_t = ℓ(Z_t, Z_t) + w · ℓ(Z_t, M̂_t)` for `t ≥ t_start`, else `ℓ(Z_t, Z_t)`; each iteration
+//! (1) adapts the stored entries with the moment matcher (identity, XBN or AXBN; the adapted
+//! memory replaces the stored one), (2) enqueues `Z_t` (detached) into xbn-memory's
+//! [`EmbeddingQueue`], (3) computes `ℓ(Z_t, M̂_t)` with each anchor's own copy excluded.
+//! The trainer adds the side table of the memory ([`MemoryLedger`]) and checkpointing.
 
 use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 use candle_core::{DType, Device, Tensor};
 use xbn_core::{
     AdaptiveCrossBatchNorm, AxbnConfig, CrossBatchNorm, Identity, MomentMatcher, XbnConfig,
 };
-use xbn_losses::{MetricLoss, PairInput, RefSet};
+use xbn_losses::{MetricLoss, RefSet, XbmLoss};
+use xbn_memory::EmbeddingQueue;
 
-use super::fifo::Fifo;
 use super::ledger::MemoryLedger;
+use super::shared_matcher::SharedAxbn;
 use crate::config::{NormKind, TrainConfig};
 use crate::error::{Result, TrainError};
 use crate::outputs::metrics::ShiftRecord;
@@ -23,25 +25,8 @@ fn loss_err(e: xbn_losses::LossError) -> TrainError {
     TrainError::component("loss", e)
 }
 
-/// The moment matcher of `norm.kind`.
-#[derive(Debug)]
-pub enum Matcher {
-    /// Plain XBM.
-    None(Identity),
-    /// Cross batch normalization.
-    Xbn(CrossBatchNorm),
-    /// Adaptive XBN (Kalman-filtered moments).
-    Axbn(AdaptiveCrossBatchNorm),
-}
-
-impl Matcher {
-    fn as_dyn(&mut self) -> &mut dyn MomentMatcher {
-        match self {
-            Matcher::None(m) => m,
-            Matcher::Xbn(m) => m,
-            Matcher::Axbn(m) => m,
-        }
-    }
+fn memory_err(e: xbn_memory::MemoryError) -> TrainError {
+    TrainError::component("memory", e)
 }
 
 /// Loss terms of one iteration.
@@ -55,80 +40,138 @@ pub struct LossTerms {
     pub memory: Option<f64>,
 }
 
+/// The loss with or without a memory (`memory.size = 0`).
+enum Kind {
+    Plain(Box<dyn MetricLoss>),
+    Xbm(Box<XbmLoss>),
+}
+
 /// Loss, memory, moment matcher and the memory's side table.
 pub struct Objective {
-    loss: Box<dyn MetricLoss>,
-    matcher: Matcher,
-    memory: Fifo,
+    kind: Kind,
+    axbn: Option<SharedAxbn>,
     ledger: MemoryLedger,
     weight: f64,
     t_start: usize,
-    last_shift: Option<ShiftRecord>,
 }
 
 impl Objective {
-    /// The objective of `cfg` for embeddings of dimension `d`.
-    pub fn new(cfg: &TrainConfig, loss: Box<dyn MetricLoss>) -> Result<Self> {
+    /// The objective of `cfg` on `device`.
+    pub fn new(cfg: &TrainConfig, loss: Box<dyn MetricLoss>, device: &Device) -> Result<Self> {
         let d = cfg.model.embedding_dim;
-        let matcher = match cfg.norm.kind {
-            NormKind::None => Matcher::None(Identity),
-            NormKind::Xbn => Matcher::Xbn(CrossBatchNorm::new(XbnConfig {
-                eps: cfg.norm.eps,
-                renormalize: cfg.norm.renormalize,
-            })?),
-            NormKind::Axbn => Matcher::Axbn(AdaptiveCrossBatchNorm::new(AxbnConfig {
-                eps: cfg.norm.eps,
-                renormalize: cfg.norm.renormalize,
-                drift_rate: cfg.norm.q,
-                ..AxbnConfig::default()
-            })?),
+        let mut axbn = None;
+        let kind = if cfg.memory.size == 0 {
+            Kind::Plain(loss)
+        } else {
+            let matcher: Box<dyn MomentMatcher + Send> = match cfg.norm.kind {
+                NormKind::None => Box::new(Identity),
+                NormKind::Xbn => Box::new(CrossBatchNorm::new(XbnConfig {
+                    eps: cfg.norm.eps,
+                    renormalize: cfg.norm.renormalize,
+                })?),
+                NormKind::Axbn => {
+                    let a = SharedAxbn(Arc::new(Mutex::new(AdaptiveCrossBatchNorm::new(
+                        AxbnConfig {
+                            eps: cfg.norm.eps,
+                            renormalize: cfg.norm.renormalize,
+                            drift_rate: cfg.norm.q,
+                            ..AxbnConfig::default()
+                        },
+                    )?)));
+                    axbn = Some(a.clone());
+                    Box::new(a)
+                }
+            };
+            let queue =
+                EmbeddingQueue::new(cfg.memory.size, d, DType::F32, device).map_err(memory_err)?;
+            Kind::Xbm(Box::new(
+                XbmLoss::new(
+                    loss,
+                    queue,
+                    matcher,
+                    cfg.memory.weight,
+                    cfg.memory.t_start as u64,
+                )
+                .map_err(loss_err)?,
+            ))
         };
         Ok(Self {
-            loss,
-            matcher,
-            memory: Fifo::new(cfg.memory.size, d),
+            kind,
+            axbn,
             ledger: MemoryLedger::new(cfg.memory.size, d),
             weight: cfg.memory.weight,
             t_start: cfg.memory.t_start,
-            last_shift: None,
         })
     }
 
-    /// Whether iteration `t` uses the memory.
+    /// Whether iteration `t` uses the memory term.
     pub fn memory_on(&self, t: usize) -> bool {
-        self.memory.capacity() > 0 && t >= self.t_start
+        matches!(self.kind, Kind::Xbm(_)) && t >= self.t_start
     }
 
     /// Entries in the memory.
     pub fn memory_fill(&self) -> usize {
-        self.memory.len()
+        match &self.kind {
+            Kind::Xbm(x) => x.memory().len(),
+            Kind::Plain(_) => 0,
+        }
     }
 
     /// The moments' shift of the last adaptation.
     pub fn last_shift(&self) -> Option<ShiftRecord> {
-        self.last_shift
+        let Kind::Xbm(x) = &self.kind else {
+            return None;
+        };
+        x.matcher().last_shift().map(|s| ShiftRecord {
+            mean: s.mean,
+            log_std: s.log_std,
+        })
     }
 
-    /// The side table (dataset index and as-enqueued embedding of every entry).
+    /// The side table (dataset index and as-enqueued embedding of every entry, oldest first).
     pub fn ledger(&self) -> &MemoryLedger {
         &self.ledger
     }
 
-    /// The current (adapted) memory rows at `positions` (0 = oldest).
-    pub fn memory_rows(&self, positions: &[usize]) -> Result<Tensor> {
-        self.memory.rows(positions)
+    /// The queue row holding FIFO position `p` (0 = oldest).
+    fn slot(queue: &EmbeddingQueue, p: usize) -> usize {
+        if queue.is_full() {
+            (queue.write_position() + p) % queue.capacity()
+        } else {
+            p
+        }
     }
 
-    /// Replaces the memory content (warm start) by `z (n × d)` of images `indices`.
-    pub fn fill(&mut self, z: &Tensor, labels: &[i64], indices: &[usize]) -> Result<()> {
-        self.memory.clear();
+    /// The current (adapted) memory rows at FIFO `positions` (0 = oldest).
+    pub fn memory_rows(&self, positions: &[usize]) -> Result<Tensor> {
+        let Kind::Xbm(x) = &self.kind else {
+            return Err(TrainError::Component {
+                what: "memory",
+                message: "no memory (memory.size = 0)".into(),
+            });
+        };
+        let q = x.memory();
+        let slots: Vec<u32> = positions.iter().map(|&p| Self::slot(q, p) as u32).collect();
+        let idx = Tensor::from_vec(slots, positions.len(), q.device())?;
+        Ok(q.embeddings().index_select(&idx, 0)?)
+    }
+
+    /// Replaces the memory content (warm start at iteration `t`) by `z (n × d)` of images
+    /// `indices`.
+    pub fn fill(&mut self, z: &Tensor, labels: &[i64], indices: &[usize], t: usize) -> Result<()> {
+        let Kind::Xbm(x) = &mut self.kind else {
+            return Ok(());
+        };
+        let y = Tensor::from_slice(labels, labels.len(), z.device())?;
+        let q = x.memory_mut();
+        q.clear();
+        q.enqueue(&z.detach(), &y, t as u64).map_err(memory_err)?;
         self.ledger.clear();
-        self.memory.push(&z.detach(), labels)?;
         self.ledger.push(indices, z)
     }
 
     /// The loss of iteration `t` for the batch embeddings `z (b × d)` of images `indices`
-    /// with `labels`; updates the memory when it is on.
+    /// with `labels`; updates the memory.
     pub fn step(
         &mut self,
         z: &Tensor,
@@ -136,71 +179,47 @@ impl Objective {
         indices: &[usize],
         t: usize,
     ) -> Result<LossTerms> {
-        let device = z.device().clone();
-        let b = labels.len();
-        let y = Tensor::from_slice(labels, b, &device)?;
-        let batch = self
-            .loss
-            .forward(z, &y, z, &y, RefSet::SameAsAnchors)
-            .map_err(loss_err)?;
-        let batch_value = batch.to_dtype(DType::F64)?.to_scalar::<f64>()?;
-        if !self.memory_on(t) {
-            return Ok(LossTerms {
-                total: batch,
-                batch: batch_value,
-                memory: None,
-            });
+        let y = Tensor::from_slice(labels, labels.len(), z.device())?;
+        let scalar =
+            |t: &Tensor| -> Result<f64> { Ok(t.to_dtype(DType::F64)?.to_scalar::<f64>()?) };
+        match &mut self.kind {
+            Kind::Plain(loss) => {
+                let batch = loss
+                    .forward(z, &y, z, &y, RefSet::SameAsAnchors)
+                    .map_err(loss_err)?;
+                Ok(LossTerms {
+                    batch: scalar(&batch)?,
+                    total: batch,
+                    memory: None,
+                })
+            }
+            Kind::Xbm(x) => {
+                x.set_iteration(t as u64);
+                let terms = x.forward(z, &y).map_err(loss_err)?;
+                self.ledger.push(indices, &z.detach())?;
+                let memory = terms
+                    .memory
+                    .as_ref()
+                    .map(|m| scalar(m).map(|v| v * self.weight))
+                    .transpose()?;
+                Ok(LossTerms {
+                    batch: scalar(&terms.batch)?,
+                    total: terms.total,
+                    memory,
+                })
+            }
         }
-        let zd = z.detach();
-        if let Some(stored) = self.memory.embeddings() {
-            let adapted = self.matcher.as_dyn().adapt(&stored, &zd)?;
-            self.last_shift = self.matcher.as_dyn().last_shift().map(|s| ShiftRecord {
-                mean: s.mean,
-                log_std: s.log_std,
-            });
-            self.memory.replace(adapted)?;
-        }
-        self.memory.push(&zd, labels)?;
-        self.ledger.push(indices, &zd)?;
-        let m = self.memory.len();
-        let refs = self
-            .memory
-            .embeddings()
-            .ok_or_else(|| TrainError::Component {
-                what: "memory",
-                message: "memory empty right after enqueue".into(),
-            })?;
-        let ref_labels = Tensor::from_slice(self.memory.labels(), m, &device)?;
-        let exclude = own_copy_mask(b, m, &device)?;
-        let mem = self
-            .loss
-            .loss(&PairInput {
-                anchors: z,
-                anchor_labels: &y,
-                refs: &refs,
-                ref_labels: &ref_labels,
-                ref_set: RefSet::Other,
-                exclude: Some(&exclude),
-            })
-            .map_err(loss_err)?;
-        let mem = mem.affine(self.weight, 0.0)?;
-        let mem_value = mem.to_dtype(DType::F64)?.to_scalar::<f64>()?;
-        Ok(LossTerms {
-            total: (batch + mem)?,
-            batch: batch_value,
-            memory: Some(mem_value),
-        })
     }
 
     /// Memory, side table and AXBN filter state as named tensors (`memory.*`, `ledger.*`,
     /// `norm.*` once prefixed by the checkpoint).
     pub fn state(&self) -> Result<Vec<(&'static str, HashMap<String, Tensor>)>> {
-        let mut parts = vec![
-            ("memory", self.memory.state()?),
-            ("ledger", self.ledger.state()?),
-        ];
-        if let Matcher::Axbn(a) = &self.matcher {
-            parts.push(("norm", a.state_tensors("")?));
+        let mut parts = vec![("ledger", self.ledger.state()?)];
+        if let Kind::Xbm(x) = &self.kind {
+            parts.push(("memory", x.memory().to_tensors("").map_err(memory_err)?));
+        }
+        if let Some(a) = &self.axbn {
+            parts.push(("norm", a.with(|m| m.state_tensors(""))??));
         }
         Ok(parts)
     }
@@ -211,22 +230,15 @@ impl Objective {
         part: impl Fn(&str) -> HashMap<String, Tensor>,
         device: &Device,
     ) -> Result<()> {
-        self.memory.load_state(&part("memory"), device)?;
+        if let Kind::Xbm(x) = &mut self.kind {
+            let q =
+                EmbeddingQueue::from_tensors(&part("memory"), "", device).map_err(memory_err)?;
+            *x.memory_mut() = q;
+        }
         self.ledger.load_state(&part("ledger"))?;
-        if let Matcher::Axbn(a) = &mut self.matcher {
-            a.load_state_tensors(&part("norm"), "", device)?;
+        if let Some(a) = &self.axbn {
+            a.with(|m| m.load_state_tensors(&part("norm"), "", device))??;
         }
         Ok(())
     }
-}
-
-/// The `(b × m)` mask excluding each anchor's own copy: the batch was enqueued last, so anchor
-/// `i` sits at memory row `m − b + i`.
-fn own_copy_mask(b: usize, m: usize, device: &Device) -> Result<Tensor> {
-    let mut mask = vec![0u8; b * m];
-    for i in 0..b.min(m) {
-        let row = m - b.min(m) + i;
-        mask[i * m + row] = 1;
-    }
-    Ok(Tensor::from_vec(mask, (b, m), device)?)
 }

@@ -29,18 +29,28 @@ pub struct Optimizers {
 
 impl Optimizers {
     /// The optimizer of `[optim]` over the backbone and head groups.
-    pub fn new(cfg: &TrainConfig, groups: ParamGroups) -> Result<Self> {
+    ///
+    /// `loss_params` (proxy-anchor's proxies) form a third group at the head's rate.
+    pub fn new(
+        cfg: &TrainConfig,
+        groups: ParamGroups,
+        loss_params: Vec<(String, Var)>,
+    ) -> Result<Self> {
         let o = &cfg.optim;
         let params: Vec<Var> = groups
             .backbone
             .iter()
             .chain(&groups.head)
+            .chain(&loss_params)
             .map(|(_, v)| v.clone())
             .collect();
-        let g = vec![
+        let mut g = vec![
             ParamGroup::new("backbone", o.lr_backbone, o.weight_decay, groups.backbone),
             ParamGroup::new("head", o.lr_head, o.weight_decay, groups.head),
         ];
+        if !loss_params.is_empty() {
+            g.push(ParamGroup::new("loss", o.lr_head, 0.0, loss_params));
+        }
         let inner: Box<dyn Optimizer> = match o.optimizer {
             OptimizerKind::Adamw => {
                 Box::new(AdamW::new(g, AdamWConfig::default()).map_err(optim_err)?)

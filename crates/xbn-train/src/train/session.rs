@@ -8,10 +8,11 @@ use xbn_data::PkSampler;
 
 use super::data::TrainData;
 use super::evaluate::{Evaluation, evaluate_model};
-use super::losses::build_loss;
+use super::losses::{LossContext, build_loss};
 use super::network::{build_backbone, resolve_configured_weights};
 use super::objective::Objective;
 use super::optimizer::Optimizers;
+use super::schedule_seed::{Purpose, derive};
 use crate::checkpoint::{self, Checkpoint};
 use crate::config::{TrainConfig, validate};
 use crate::error::{Result, TrainError};
@@ -59,6 +60,8 @@ pub struct Session {
     pub last_checkpoint: Option<(PathBuf, usize)>,
     /// The Recall@K list of evaluations.
     pub ks: Vec<usize>,
+    /// Learnable parameters of the loss (proxy-anchor's proxies), checkpointed as `lossparams.*`.
+    pub loss_params: Vec<(String, candle_core::Var)>,
 }
 
 impl Session {
@@ -71,8 +74,25 @@ impl Session {
         let data = TrainData::open(cfg, &backbone.input_spec())?;
         validate::validate_sampling(cfg, &data.class_sizes())?;
         let sampler = data.sampler(cfg)?;
-        let optim = Optimizers::new(cfg, backbone.param_groups())?;
-        let objective = Objective::new(cfg, build_loss(&cfg.loss)?)?;
+        let ctx = LossContext {
+            num_classes: data
+                .class_sizes()
+                .keys()
+                .max()
+                .map_or(0, |&m| m as usize + 1),
+            dim: cfg.model.embedding_dim,
+            seed: derive(cfg.run.seed, Purpose::Init, 0),
+            device: device.clone(),
+        };
+        let loss = build_loss(&cfg.loss, &ctx)?;
+        let loss_params: Vec<(String, candle_core::Var)> = loss
+            .parameters()
+            .into_iter()
+            .enumerate()
+            .map(|(i, v)| (format!("loss.{i}"), v))
+            .collect();
+        let optim = Optimizers::new(cfg, backbone.param_groups(), loss_params.clone())?;
+        let objective = Objective::new(cfg, loss, device)?;
 
         let dir = cfg.run.output_dir.join(&cfg.run.name);
         let ck_path = dir.join(checkpoint::LAST);
@@ -127,6 +147,7 @@ impl Session {
             log: RunLog::open(&dir.join("train.log"))?,
             last_checkpoint: None,
             ks,
+            loss_params,
         };
         if resume {
             s.restore(&ck_path)?;

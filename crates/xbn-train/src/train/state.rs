@@ -20,6 +20,13 @@ impl Session {
         let mut ck = Checkpoint::default();
         ck.insert_part("model", model_state(self.backbone.as_ref()));
         ck.insert_part("optim", self.optim.state()?);
+        ck.insert_part(
+            "lossparams",
+            self.loss_params
+                .iter()
+                .map(|(n, v)| (n.clone(), v.as_tensor().clone()))
+                .collect(),
+        );
         for (prefix, part) in self.objective.state()? {
             ck.insert_part(prefix, part);
         }
@@ -70,6 +77,26 @@ impl Session {
         }
         let iteration: usize = ck.meta("iteration", path)?;
         load_model_state(self.backbone.as_ref(), &ck.part("model"))?;
+        let saved = ck.part("lossparams");
+        for (name, var) in &self.loss_params {
+            let t = saved.get(name).ok_or_else(|| TrainError::Checkpoint {
+                path: path.to_path_buf(),
+                message: format!("tensor `lossparams.{name}` is missing"),
+            })?;
+            if t.dims() != var.dims() {
+                return Err(TrainError::Checkpoint {
+                    path: path.to_path_buf(),
+                    message: format!(
+                        "`lossparams.{name}` has shape {:?}, expected {:?}",
+                        t.dims(),
+                        var.dims()
+                    ),
+                });
+            }
+        }
+        for (name, var) in &self.loss_params {
+            var.set(&saved[name].to_device(var.device())?.to_dtype(var.dtype())?)?;
+        }
         self.optim.load_state(&ck.part("optim"))?;
         self.objective.load_state(|p| ck.part(p), &self.device)?;
         self.iteration = iteration;

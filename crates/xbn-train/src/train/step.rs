@@ -9,6 +9,7 @@ use rand_chacha::ChaCha8Rng;
 
 use super::drift::{drift_record, sample_positions};
 use super::evaluate::embed_items;
+use super::network::{load_model_state, model_state};
 use super::schedule_seed::{Purpose, derive};
 use super::session::Session;
 use crate::error::{Result, TrainError};
@@ -99,7 +100,8 @@ impl Session {
             self.cfg.eval.batch_size,
             &self.device,
         )?;
-        self.objective.fill(&set.embeddings, &set.labels, &chosen)?;
+        self.objective
+            .fill(&set.embeddings, &set.labels, &chosen, t)?;
         self.log.line(&format!(
             "iteration {t}: memory warm start with {n} training images"
         ))
@@ -126,7 +128,8 @@ impl Session {
         }
     }
 
-    /// The drift diagnostic at iteration `it`: `None` while the memory is empty.
+    /// The drift diagnostic at iteration `it` (see [`super::drift`]): `None` while the memory
+    /// is empty.
     pub fn measure_drift(&mut self, it: usize) -> Result<Option<DriftRecord>> {
         let ledger = self.objective.ledger();
         if ledger.is_empty() {
@@ -143,13 +146,24 @@ impl Session {
             .collect();
         let stored = ledger.raw_rows(&positions, &self.device)?;
         let adapted = self.objective.memory_rows(&positions)?;
-        let fresh = embed_items(
-            self.backbone.as_ref(),
-            &self.data,
-            &indices,
-            self.cfg.eval.batch_size,
-            &self.device,
-        )?;
-        Ok(Some(drift_record(&stored, &adapted, &fresh.embeddings)?))
+        // Fresh embeddings as training computes them (BatchNorm with batch statistics, in
+        // batches of the training size); the BatchNorm running statistics are restored after.
+        let saved = model_state(self.backbone.as_ref())
+            .into_iter()
+            .map(|(k, t)| Ok((k, t.copy()?)))
+            .collect::<Result<std::collections::HashMap<_, _>>>()?;
+        let mut parts = Vec::new();
+        for chunk in indices.chunks(self.cfg.batch_size().max(2)) {
+            let images = self.data.eval_images(chunk, &self.device)?;
+            let train_mode = chunk.len() > 1;
+            let z = self
+                .backbone
+                .forward(&images, train_mode)
+                .map_err(|e| TrainError::component("model", e))?;
+            parts.push(z.detach());
+        }
+        load_model_state(self.backbone.as_ref(), &saved)?;
+        let fresh = candle_core::Tensor::cat(&parts, 0)?;
+        Ok(Some(drift_record(&stored, &adapted, &fresh)?))
     }
 }
