@@ -1,8 +1,8 @@
 //! Wall-clock of one training step of the backbones (forward, backward, optimizer update), for
-//! sizing the default run. Ignored by default (a measurement, not a test):
+//! sizing the default run (a measurement, not a test; no peer, so no speed claim):
 //!
 //! ```text
-//! cargo test --release -p xbn-train --test model_step_time -- --ignored --nocapture
+//! cargo run --release -p xbn-train --example step_time
 //! ```
 
 use std::time::Instant;
@@ -37,9 +37,7 @@ fn median_step_ms(net: &dyn Backbone, batch: usize, size: usize, reps: usize) ->
     times[times.len() / 2]
 }
 
-#[test]
-#[ignore = "measurement"]
-fn step_times() {
+fn main() {
     let dev = xbn_core::test_device();
     let cnn = SmallCnn::new(&SmallCnnConfig::default(), DType::F32, &dev).unwrap();
     for size in [32, 48] {
