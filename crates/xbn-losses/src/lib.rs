@@ -37,6 +37,7 @@ mod reduction;
 mod triplet;
 mod xbm;
 mod xbm_contrastive;
+mod xbm_contrastive_fused;
 
 pub use circle::CircleLoss;
 pub use contrastive::ContrastiveLoss;

@@ -126,6 +126,16 @@ impl Pairs {
 
 /// Checks ranks, lengths, dtypes, emptiness and finiteness; returns `(b, m)`.
 pub fn validate(input: &PairInput<'_>) -> Result<(usize, usize)> {
+    let dims = validate_except_refs_finite(input)?;
+    if input.ref_set == RefSet::Other {
+        check_finite("refs", input.refs)?;
+    }
+    Ok(dims)
+}
+
+/// [`validate`] without the finiteness check of separate references (for callers that check
+/// them in a pass of their own).
+pub(crate) fn validate_except_refs_finite(input: &PairInput<'_>) -> Result<(usize, usize)> {
     let (b, d) = check_embeddings("anchors", input.anchors)?;
     check_labels("anchor_labels", input.anchor_labels, b)?;
     let (m, dr) = check_embeddings("refs", input.refs)?;
@@ -150,9 +160,6 @@ pub fn validate(input: &PairInput<'_>) -> Result<(usize, usize)> {
         });
     }
     check_finite("anchors", input.anchors)?;
-    if input.ref_set == RefSet::Other {
-        check_finite("refs", input.refs)?;
-    }
     Ok((b, m))
 }
 
