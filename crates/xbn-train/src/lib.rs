@@ -1,14 +1,14 @@
-//! Library side of the `xbn-train` binary: backbones, optimizers, configuration and the
-//! training loop, so integration tests can drive them.
+//! Library side of the `xbn-train` binary: configuration, the training loop and the commands
+//! (backbones and optimizers come from `xbn-nn`), so integration tests can drive them.
 
 pub mod checkpoint;
 pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod error;
-pub mod model;
-pub mod optim;
 pub mod outputs;
 pub mod train;
 
 pub use error::{Result, TrainError};
+/// The backbones and optimizers live in `xbn-nn`; re-exported for the trainer's users.
+pub use xbn_nn::{model, optim};

@@ -9,7 +9,7 @@ use xbn_data::{DatasetIndex, DatasetKind, PkConfig, PkSampler, Role, Split};
 use super::images::{ImageTransform, load_batch};
 use crate::config::TrainConfig;
 use crate::error::Result;
-use crate::model::InputSpec;
+use xbn_nn::model::InputSpec;
 
 /// A loaded dataset with the image transforms of the backbone.
 #[derive(Debug)]

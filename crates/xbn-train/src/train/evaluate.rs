@@ -10,7 +10,7 @@ use xbn_eval::{EvalOptions, EvalReport, Protocol};
 
 use super::data::TrainData;
 use crate::error::{Result, TrainError};
-use crate::model::Backbone;
+use xbn_nn::model::Backbone;
 use crate::outputs::embeddings::save_embeddings;
 
 /// Embeddings of one evaluation set with their labels.

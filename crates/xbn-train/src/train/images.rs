@@ -15,7 +15,7 @@ use xbn_data::{DataError, DatasetIndex};
 
 use super::schedule_seed::{Purpose, derive};
 use crate::error::Result;
-use crate::model::InputSpec;
+use xbn_nn::model::InputSpec;
 
 /// How images are turned into network input: one of xbn-data's transforms.
 #[derive(Debug, Clone)]

@@ -7,12 +7,12 @@ use candle_core::{DType, Device, Tensor};
 
 use crate::config::{Backbone as BackboneKind, TrainConfig};
 use crate::error::{Result, TrainError};
-use crate::model::{
+use xbn_nn::model::{
     Backbone, BatchNormMode, HubOptions, LoadOptions, ResNet, ResNetConfig, SmallCnn,
     SmallCnnConfig, WeightSource, load_weights, resolve_weights,
 };
 
-fn model_err(e: crate::model::ModelError) -> TrainError {
+fn model_err(e: xbn_nn::model::ModelError) -> TrainError {
     TrainError::component("model", e)
 }
 

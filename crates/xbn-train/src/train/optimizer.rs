@@ -9,12 +9,12 @@ use candle_core::{Tensor, Var};
 
 use crate::config::{OptimizerKind, ScheduleKind, TrainConfig};
 use crate::error::{Result, TrainError};
-use crate::model::ParamGroups;
-use crate::optim::{
+use xbn_nn::model::ParamGroups;
+use xbn_nn::optim::{
     AdamW, AdamWConfig, Decay, LrSchedule, Optimizer, ParamGroup, Sgd, SgdConfig, clip_grad_norm,
 };
 
-fn optim_err(e: crate::optim::OptimError) -> TrainError {
+fn optim_err(e: xbn_nn::optim::OptimError) -> TrainError {
     TrainError::component("optimizer", e)
 }
 

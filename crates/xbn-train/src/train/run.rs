@@ -154,7 +154,7 @@ pub fn one_line(e: &Evaluation) -> String {
 
 /// Evaluates a backbone on the test protocol outside a training run (used by `embed`).
 pub fn evaluate_standalone(
-    backbone: &dyn crate::model::Backbone,
+    backbone: &dyn xbn_nn::model::Backbone,
     data: &super::data::TrainData,
     cfg: &TrainConfig,
     device: &Device,

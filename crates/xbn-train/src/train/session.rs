@@ -16,7 +16,7 @@ use super::schedule_seed::{Purpose, derive};
 use crate::checkpoint::{self, Checkpoint};
 use crate::config::{TrainConfig, validate};
 use crate::error::{Result, TrainError};
-use crate::model::Backbone;
+use xbn_nn::model::Backbone;
 use crate::outputs::log::RunLog;
 use crate::outputs::metrics::{MetricsRecord, MetricsWriter, read_records};
 use crate::outputs::plots;

@@ -7,7 +7,7 @@
 //!
 //! ```
 //! use candle_core::{Device, Tensor, Var};
-//! use xbn_train::optim::{AdamW, AdamWConfig, LrSchedule, Optimizer, ParamGroup};
+//! use xbn_nn::optim::{AdamW, AdamWConfig, LrSchedule, Optimizer, ParamGroup};
 //!
 //! let w = Var::new(&[1.0f32, -2.0], &Device::Cpu)?;
 //! let group = ParamGroup::new("head", 0.1, 0.0, vec![("w".into(), w.clone())]);

@@ -1,11 +1,12 @@
-//! The unfolded (matrix-product) convolution used on the CPU equals candle's `conv2d` in value
-//! and gradient, for the kernel/stride/padding combinations of the backbones.
+//! Both convolutions (the CPU kernel and the composed fallback for other devices) equal
+//! candle's `conv2d` in value and gradient, for the kernel/stride/padding combinations of the
+//! backbones.
 
 use candle_core::{Device, Tensor, Var};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, StandardNormal};
-use xbn_train::model::conv2d_unfold;
+use xbn_nn::kernels::{Conv2dParams, conv2d, conv2d_unfold};
 
 fn randn(rng: &mut ChaCha8Rng, shape: &[usize], dev: &Device) -> Tensor {
     let n = shape.iter().product();
@@ -26,8 +27,19 @@ fn max_diff(a: &Tensor, b: &Tensor) -> f64 {
         .unwrap()
 }
 
+type Conv = fn(&Tensor, &Tensor, Conv2dParams) -> candle_core::Result<Tensor>;
+
+#[test]
+fn kernel_convolution_equals_candle_conv2d_with_gradients() {
+    check_against_candle(conv2d);
+}
+
 #[test]
 fn unfolded_convolution_equals_candle_conv2d_with_gradients() {
+    check_against_candle(conv2d_unfold);
+}
+
+fn check_against_candle(conv: Conv) {
     let dev = xbn_core::test_device();
     let mut rng = ChaCha8Rng::seed_from_u64(11);
     // (c_in, c_out, k, stride, padding, h, w): 7×7/2 stem, 3×3 s1/s2, 1×1 s1/s2, odd sizes.
@@ -43,7 +55,11 @@ fn unfolded_convolution_equals_candle_conv2d_with_gradients() {
     ] {
         let x = Var::from_tensor(&randn(&mut rng, &[2, ci, h, w], &dev)).unwrap();
         let wt = Var::from_tensor(&randn(&mut rng, &[co, ci, k, k], &dev)).unwrap();
-        let ours = conv2d_unfold(x.as_tensor(), wt.as_tensor(), s, p).unwrap();
+        let params = Conv2dParams {
+            stride: s,
+            padding: p,
+        };
+        let ours = conv(x.as_tensor(), wt.as_tensor(), params).unwrap();
         let reference = x.as_tensor().conv2d(wt.as_tensor(), p, s, 1, 1).unwrap();
         assert_eq!(ours.dims(), reference.dims());
         let case = format!("k{k} s{s} p{p} {h}×{w}");

@@ -1,7 +1,7 @@
 //! Learning-rate schedules and gradient clipping against hand-computed values.
 
 use candle_core::{Tensor, Var};
-use xbn_train::optim::{Decay, LrSchedule, clip_grad_norm};
+use xbn_nn::optim::{Decay, LrSchedule, clip_grad_norm};
 
 fn close(a: f64, b: f64) -> bool {
     (a - b).abs() < 1e-12

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use candle_core::{DType, Tensor};
-use xbn_train::model::{
+use xbn_nn::model::{
     Backbone, HubOptions, LoadOptions, ModelError, SmallCnn, SmallCnnConfig, WeightSource,
     load_weights, resolve_weights,
 };

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use candle_core::{Device, Tensor, Var};
-use xbn_train::optim::{AdamW, AdamWConfig, OptimError, Optimizer, ParamGroup, Sgd, SgdConfig};
+use xbn_nn::optim::{AdamW, AdamWConfig, OptimError, Optimizer, ParamGroup, Sgd, SgdConfig};
 
 fn params(dev: &Device) -> (Var, Var) {
     let a = Var::new(&[0.3f32, -1.2, 2.5], dev).unwrap();

@@ -7,7 +7,7 @@ use super::batch_norm::{BatchNorm2d, BatchNormMode};
 use super::conv::Conv2d;
 use super::error::{ModelError, Result};
 use super::head::{EmbeddingHead, global_avg_pool};
-use super::max_pool::max_pool2d;
+use crate::kernels::max_pool2d;
 use super::params::{ParamGroups, ParamRole, ParamRoles, ParamStore};
 use super::{Backbone, IMAGENET_MEAN, IMAGENET_STD, InputSpec, check_images};
 
@@ -100,10 +100,12 @@ impl Bottleneck {
     fn forward(&self, x: &Tensor, train: bool) -> Result<Tensor> {
         let mut y = x.clone();
         for (i, (conv, bn)) in self.convs.iter().enumerate() {
-            y = bn.forward(&conv.forward(&y)?, train)?;
-            if i < 2 {
-                y = y.relu()?;
-            }
+            let z = conv.forward(&y)?;
+            y = if i < 2 {
+                bn.forward_relu(&z, train)?
+            } else {
+                bn.forward(&z, train)?
+            };
         }
         let shortcut = match &self.downsample {
             Some((conv, bn)) => bn.forward(&conv.forward(x)?, train)?,
@@ -188,7 +190,7 @@ impl Backbone for ResNet {
     fn features(&self, images: &Tensor, train: bool) -> Result<Tensor> {
         check_images(images, 3)?;
         let (conv, bn) = &self.stem;
-        let x = bn.forward(&conv.forward(images)?, train)?.relu()?;
+        let x = bn.forward_relu(&conv.forward(images)?, train)?;
         let mut x = max_pool2d(&x, 3, 2, 1)?;
         for stage in &self.stages {
             for block in stage {

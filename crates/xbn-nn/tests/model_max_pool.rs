@@ -5,7 +5,7 @@ use candle_core::{DType, Device, Tensor, Var};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, StandardNormal};
-use xbn_train::model::max_pool2d;
+use xbn_nn::model::max_pool2d;
 
 fn randn(rng: &mut ChaCha8Rng, shape: &[usize], dev: &Device) -> Tensor {
     let n = shape.iter().product();

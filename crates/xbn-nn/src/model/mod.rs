@@ -7,21 +7,21 @@
 //!
 //! ```
 //! use candle_core::{DType, Device, Tensor};
-//! use xbn_train::model::{Backbone, SmallCnn, SmallCnnConfig};
+//! use xbn_nn::model::{Backbone, SmallCnn, SmallCnnConfig};
 //!
 //! let cnn = SmallCnn::new(&SmallCnnConfig::default(), DType::F32, &Device::Cpu)?;
 //! let spec = cnn.input_spec();
 //! let images = Tensor::zeros((2, 3, spec.height, spec.width), DType::F32, &Device::Cpu)?;
 //! let z = cnn.forward(&images, false)?;
 //! assert_eq!(z.dims(), &[2, cnn.embedding_dim()]);
-//! # Ok::<(), xbn_train::model::ModelError>(())
+//! # Ok::<(), xbn_nn::model::ModelError>(())
 //! ```
 
 mod batch_norm;
 mod conv;
 mod error;
 mod head;
-mod max_pool;
+mod inference;
 mod params;
 mod resnet;
 mod small_cnn;
@@ -31,10 +31,11 @@ use candle_core::Tensor;
 use candle_nn::VarMap;
 
 pub use batch_norm::{BatchNorm2d, BatchNormMode};
-pub use conv::{Conv2d, conv2d_unfold};
+pub use crate::kernels::{conv2d_unfold, max_pool2d};
+pub use conv::Conv2d;
 pub use error::{ModelError, Result};
 pub use head::{EmbeddingHead, global_avg_pool, l2_normalize};
-pub use max_pool::max_pool2d;
+pub use inference::{inference_mode, is_inference_mode};
 pub use params::{ParamGroups, ParamRole, ParamRoles, ParamStore};
 pub use resnet::{ResNet, ResNetConfig};
 pub use small_cnn::{SmallCnn, SmallCnnConfig};
@@ -80,6 +81,15 @@ pub trait Backbone: Send + Sync {
     /// Unit-norm embeddings `z = normalize(g Wᵀ + b)` `(N × embedding_dim)`.
     fn forward(&self, images: &Tensor, train: bool) -> Result<Tensor> {
         self.head(&self.features(images, train)?)
+    }
+
+    /// Evaluation-mode embeddings that record no autograd graph (PyTorch's
+    /// `model.eval()` under `torch.inference_mode()`): every intermediate is freed as soon as
+    /// the next layer has read it, so peak memory stays flat across evaluation batches. Used by
+    /// evaluation, `embed`, the drift diagnostic and the memory warm start.
+    fn embed(&self, images: &Tensor) -> Result<Tensor> {
+        let images = images.detach();
+        inference_mode(|| self.forward(&images, false))
     }
 
     /// The embedding dimension `d`.

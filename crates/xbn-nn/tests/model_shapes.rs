@@ -2,7 +2,7 @@
 //! parameter names and count, and the small CNN.
 
 use candle_core::{DType, Tensor};
-use xbn_train::model::{
+use xbn_nn::model::{
     Backbone, BatchNormMode, ModelError, ResNet, ResNetConfig, SmallCnn, SmallCnnConfig,
 };
 

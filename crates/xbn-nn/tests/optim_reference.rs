@@ -3,7 +3,7 @@
 
 use candle_core::{DType, Tensor, Var};
 use serde_json::Value;
-use xbn_train::optim::{AdamW, AdamWConfig, Optimizer, ParamGroup, Sgd, SgdConfig};
+use xbn_nn::optim::{AdamW, AdamWConfig, Optimizer, ParamGroup, Sgd, SgdConfig};
 
 const REFERENCE: &str = include_str!("data/optim_reference.json");
 

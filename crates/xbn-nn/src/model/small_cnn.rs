@@ -114,7 +114,7 @@ impl Backbone for SmallCnn {
         check_images(images, 3)?;
         let mut x = images.clone();
         for (conv, bn) in &self.blocks {
-            x = bn.forward(&conv.forward(&x)?, train)?.relu()?;
+            x = bn.forward_relu(&conv.forward(&x)?, train)?;
         }
         global_avg_pool(&x)
     }

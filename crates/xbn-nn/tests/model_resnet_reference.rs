@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 
 use candle_core::{DType, Tensor};
-use xbn_train::model::{Backbone, BatchNormMode, LoadOptions, ResNet, ResNetConfig, load_weights};
+use xbn_nn::model::{Backbone, BatchNormMode, LoadOptions, ResNet, ResNetConfig, load_weights};
 
 fn data(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))

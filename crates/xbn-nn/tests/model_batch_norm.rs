@@ -5,7 +5,7 @@ use candle_core::{DType, Device, Tensor, Var};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, StandardNormal};
-use xbn_train::model::{BatchNorm2d, BatchNormMode, ParamRole, ParamStore};
+use xbn_nn::model::{BatchNorm2d, BatchNormMode, ParamRole, ParamStore};
 
 fn to_vec(t: &Tensor) -> Vec<f64> {
     t.to_dtype(DType::F64)

@@ -1,8 +1,11 @@
-//! 2-D batch normalization with a real training mode (candle-nn's is inference-only).
+//! 2-D batch normalization with a real training mode (candle-nn's is inference-only), on the
+//! fused kernel of [`crate::kernels::batch_norm2d`].
 
 use candle_core::{Tensor, Var};
 
 use super::error::{ModelError, Result};
+use super::inference::param;
+use crate::kernels::{BatchNormStatistics, batch_norm2d};
 use super::params::{ParamRole, ParamStore};
 
 /// How BatchNorm layers behave while training.
@@ -80,20 +83,34 @@ impl BatchNorm2d {
     }
 
     fn affine(&self) -> (Tensor, Tensor) {
-        let (w, b) = (self.weight.as_tensor(), self.bias.as_tensor());
-        match self.mode {
+        let frozen = matches!(
+            self.mode,
             BatchNormMode::Frozen {
-                freeze_affine: true,
-            } => (w.detach(), b.detach()),
-            _ => (w.clone(), b.clone()),
+                freeze_affine: true
+            }
+        );
+        if frozen {
+            (self.weight.as_tensor().detach(), self.bias.as_tensor().detach())
+        } else {
+            (param(&self.weight), param(&self.bias))
         }
     }
 
     /// Normalizes `x` `(N, C, H, W)`. With `train` and [`BatchNormMode::Trained`] it uses the
     /// batch's biased statistics `μ_B, σ²_B` over `(N, H, W)` and then updates the running
     /// statistics with `μ_B` and the unbiased `σ²_B · m/(m−1)`, `m = N·H·W`; otherwise it uses the
-    /// running statistics.
+    /// running statistics. Runs the fused kernel [`batch_norm2d`].
     pub fn forward(&self, x: &Tensor, train: bool) -> Result<Tensor> {
+        self.forward_fused(x, train, false)
+    }
+
+    /// `ReLU(BN(x))` in one fused kernel: the same as `forward(x, train)?.relu()` without the
+    /// intermediate tensor.
+    pub fn forward_relu(&self, x: &Tensor, train: bool) -> Result<Tensor> {
+        self.forward_fused(x, train, true)
+    }
+
+    fn forward_fused(&self, x: &Tensor, train: bool, relu: bool) -> Result<Tensor> {
         let dims = x.dims().to_vec();
         if dims.len() != 4 || dims[1] != self.channels {
             return Err(ModelError::BadInput {
@@ -103,8 +120,6 @@ impl BatchNorm2d {
             });
         }
         let (gamma, beta) = self.affine();
-        let gamma = gamma.reshape((1, self.channels, 1, 1))?;
-        let beta = beta.reshape((1, self.channels, 1, 1))?;
         if train && self.mode == BatchNormMode::Trained {
             let m = dims[0] * dims[2] * dims[3];
             if m < 2 {
@@ -114,52 +129,31 @@ impl BatchNorm2d {
                     shape: dims,
                 });
             }
-            let mean = (channel_sums(x)? / m as f64)?;
-            let centered = x.broadcast_sub(&mean)?;
-            let var = (channel_sums(&centered.sqr()?)? / m as f64)?;
-            let inv_std = (var.clone() + self.eps)?.sqrt()?.recip()?;
-            let y = centered
-                .broadcast_mul(&inv_std.broadcast_mul(&gamma)?)?
-                .broadcast_add(&beta)?;
-            self.update_running(
-                &mean.detach().flatten_all()?,
-                &var.detach().flatten_all()?,
-                m,
-            )?;
-            Ok(y)
+            let out = batch_norm2d(x, &gamma, &beta, BatchNormStatistics::Batch, self.eps, relu)?;
+            if let Some((mean, var)) = &out.batch_moments {
+                self.update_running(mean, var, m)?;
+            }
+            Ok(out.output)
         } else {
-            let rm = self.running_mean.as_tensor().detach();
-            let rv = self.running_var.as_tensor().detach();
-            let inv_std = (rv + self.eps)?
-                .sqrt()?
-                .recip()?
-                .reshape((1, self.channels, 1, 1))?;
-            let scale = inv_std.broadcast_mul(&gamma)?;
-            let shift = beta.broadcast_sub(
-                &rm.reshape((1, self.channels, 1, 1))?
-                    .broadcast_mul(&scale)?,
-            )?;
-            Ok(x.broadcast_mul(&scale)?.broadcast_add(&shift)?)
+            let mean = self.running_mean.as_tensor().detach();
+            let var = self.running_var.as_tensor().detach();
+            let stats = BatchNormStatistics::Fixed {
+                mean: &mean,
+                var: &var,
+            };
+            Ok(batch_norm2d(x, &gamma, &beta, stats, self.eps, relu)?.output)
         }
     }
 
     fn update_running(&self, mean: &Tensor, biased_var: &Tensor, m: usize) -> Result<()> {
         let mo = self.momentum;
-        let unbiased = (biased_var * (m as f64 / (m as f64 - 1.0)))?;
-        let rm = ((self.running_mean.as_tensor().detach() * (1.0 - mo))? + (mean * mo)?)?;
+        let dtype = self.running_mean.dtype();
+        let unbiased = (biased_var.to_dtype(dtype)? * (m as f64 / (m as f64 - 1.0)))?;
+        let rm = ((self.running_mean.as_tensor().detach() * (1.0 - mo))?
+            + (mean.to_dtype(dtype)? * mo)?)?;
         let rv = ((self.running_var.as_tensor().detach() * (1.0 - mo))? + (unbiased * mo)?)?;
         self.running_mean.set(&rm)?;
         self.running_var.set(&rv)?;
         Ok(())
     }
-}
-
-/// `Σ_{n,h,w} x[n,c,h,w]` as a `(1, C, 1, 1)` tensor, summing the contiguous `H·W` run first
-/// (candle's CPU reduction over `(0, 2, 3)` at once is two orders of magnitude slower).
-fn channel_sums(x: &Tensor) -> Result<Tensor> {
-    let (n, c, h, w) = x.dims4()?;
-    Ok(x.reshape((n, c, h * w))?
-        .sum(2)?
-        .sum_keepdim(0)?
-        .reshape((1, c, 1, 1))?)
 }

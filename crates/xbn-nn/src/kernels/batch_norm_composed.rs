@@ -1,0 +1,66 @@
+//! BatchNorm composed of differentiable candle ops: the path for devices without a kernel.
+
+use candle_core::{Result, Tensor};
+
+use super::batch_norm::{BatchNormOutput, BatchNormStatistics};
+
+/// The map of [`super::batch_norm2d`] built from candle ops; autograd differentiates it (and
+/// keeps every intermediate until backward).
+pub(crate) fn batch_norm2d_composed(
+    x: &Tensor,
+    gamma: &Tensor,
+    beta: &Tensor,
+    statistics: BatchNormStatistics<'_>,
+    eps: f64,
+    relu: bool,
+) -> Result<BatchNormOutput> {
+    let (n, c, h, w) = x.dims4()?;
+    let gamma = gamma.to_dtype(x.dtype())?.reshape((1, c, 1, 1))?;
+    let beta = beta.to_dtype(x.dtype())?.reshape((1, c, 1, 1))?;
+    let (y, batch_moments) = match statistics {
+        BatchNormStatistics::Batch => {
+            let m = (n * h * w) as f64;
+            let mean = (channel_sums(x)? / m)?;
+            let centered = x.broadcast_sub(&mean)?;
+            let var = (channel_sums(&centered.sqr()?)? / m)?;
+            let inv_std = (var.clone() + eps)?.sqrt()?.recip()?;
+            let y = centered
+                .broadcast_mul(&inv_std.broadcast_mul(&gamma)?)?
+                .broadcast_add(&beta)?;
+            let moments = (
+                mean.detach().flatten_all()?,
+                var.detach().flatten_all()?,
+            );
+            (y, Some(moments))
+        }
+        BatchNormStatistics::Fixed { mean, var } => {
+            let inv_std = (var.detach().to_dtype(x.dtype())? + eps)?
+                .sqrt()?
+                .recip()?
+                .reshape((1, c, 1, 1))?;
+            let scale = inv_std.broadcast_mul(&gamma)?;
+            let shift = beta.broadcast_sub(
+                &mean
+                    .detach()
+                    .to_dtype(x.dtype())?
+                    .reshape((1, c, 1, 1))?
+                    .broadcast_mul(&scale)?,
+            )?;
+            (x.broadcast_mul(&scale)?.broadcast_add(&shift)?, None)
+        }
+    };
+    let output = if relu { y.relu()? } else { y };
+    Ok(BatchNormOutput {
+        output,
+        batch_moments,
+    })
+}
+
+/// `Σ_{n,h,w} x[n,c,h,w]` as a `(1, C, 1, 1)` tensor, summing the contiguous `H·W` run first.
+fn channel_sums(x: &Tensor) -> Result<Tensor> {
+    let (n, c, h, w) = x.dims4()?;
+    x.reshape((n, c, h * w))?
+        .sum(2)?
+        .sum_keepdim(0)?
+        .reshape((1, c, 1, 1))
+}

@@ -1,0 +1,61 @@
+//! The floating-point element types the CPU kernels are generic over.
+
+use std::ops::{Add, AddAssign, Div, Mul, Neg, Sub};
+
+use candle_core::CpuStorage;
+
+/// `f32` or `f64`: arithmetic plus conversion to and from candle's CPU storage (`from_f64` and
+/// `to_f64` come from candle's `WithDType`).
+pub trait Element:
+    candle_core::WithDType
+    + Copy
+    + Send
+    + Sync
+    + 'static
+    + PartialOrd
+    + Add<Output = Self>
+    + Sub<Output = Self>
+    + Mul<Output = Self>
+    + Div<Output = Self>
+    + Neg<Output = Self>
+    + AddAssign
+{
+    /// Additive identity.
+    const ZERO: Self;
+    /// Multiplicative identity.
+    const ONE: Self;
+    /// Negative infinity (max-pool padding).
+    const NEG_INFINITY: Self;
+    /// The storage's elements when it holds this type.
+    fn slice(storage: &CpuStorage) -> Option<&[Self]>;
+    /// Wraps a vector as candle CPU storage.
+    fn into_storage(values: Vec<Self>) -> CpuStorage;
+    /// Whether the value is NaN.
+    fn is_nan(self) -> bool;
+}
+
+macro_rules! impl_element {
+    ($t:ty, $variant:ident) => {
+        impl Element for $t {
+            const ZERO: Self = 0.0;
+            const ONE: Self = 1.0;
+            const NEG_INFINITY: Self = <$t>::NEG_INFINITY;
+            fn slice(storage: &CpuStorage) -> Option<&[Self]> {
+                match storage {
+                    CpuStorage::$variant(v) => Some(v.as_slice()),
+                    _ => None,
+                }
+            }
+            fn into_storage(values: Vec<Self>) -> CpuStorage {
+                CpuStorage::$variant(values)
+            }
+            #[inline]
+            fn is_nan(self) -> bool {
+                <$t>::is_nan(self)
+            }
+        }
+    };
+}
+
+impl_element!(f32, F32);
+impl_element!(f64, F64);

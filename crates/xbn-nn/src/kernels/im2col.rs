@@ -1,0 +1,85 @@
+//! Unfolding image patches into columns (im2col) and its adjoint (col2im).
+
+use super::conv2d::ConvGeometry;
+use super::element::Element;
+
+/// The output columns `j` whose input column `s·j + b − p` lies inside `[0, W)`.
+fn valid_range(g: &ConvGeometry, b: usize) -> (usize, usize) {
+    // s·j + b ≥ p  ⇔  j ≥ ⌈(p − b)/s⌉;  s·j + b − p ≤ W − 1  ⇔  j ≤ ⌊(W − 1 + p − b)/s⌋.
+    let lo = g.pad.saturating_sub(b).div_ceil(g.stride);
+    let hi = if g.w + g.pad > b {
+        ((g.w - 1 + g.pad - b) / g.stride + 1).min(g.wo)
+    } else {
+        0
+    };
+    (lo.min(hi), hi)
+}
+
+/// `X[(c,a,b), (i,j)] = x̃[c, s·i + a, s·j + b]` for one image `x` `(C, H, W)`, with `x̃` zero
+/// outside the image; `cols` is `(C·kh·kw) × (H'·W')` row-major.
+pub(crate) fn im2col<T: Element>(g: &ConvGeometry, x: &[T], cols: &mut [T]) {
+    let (h, w, s, p) = (g.h, g.w, g.stride, g.pad);
+    let positions = g.positions();
+    for c in 0..g.c_in {
+        let plane = &x[c * h * w..][..h * w];
+        for a in 0..g.kh {
+            for b in 0..g.kw {
+                let row = ((c * g.kh + a) * g.kw + b) * positions;
+                let (lo, hi) = valid_range(g, b);
+                for i in 0..g.ho {
+                    let dst = &mut cols[row + i * g.wo..][..g.wo];
+                    let hi_in = s * i + a;
+                    if hi_in < p || hi_in - p >= h {
+                        dst.fill(T::ZERO);
+                        continue;
+                    }
+                    let src = &plane[(hi_in - p) * w..][..w];
+                    dst[..lo].fill(T::ZERO);
+                    dst[hi..].fill(T::ZERO);
+                    if s == 1 {
+                        let start = lo + b - p;
+                        dst[lo..hi].copy_from_slice(&src[start..start + (hi - lo)]);
+                    } else {
+                        for (j, d) in dst[lo..hi].iter_mut().enumerate() {
+                            *d = src[s * (lo + j) + b - p];
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The adjoint of [`im2col`]: `dx[c, s·i + a − p, s·j + b − p] += dX[(c,a,b), (i,j)]` for every
+/// position inside the image.
+pub(crate) fn col2im_add<T: Element>(g: &ConvGeometry, cols: &[T], dx: &mut [T]) {
+    let (h, w, s, p) = (g.h, g.w, g.stride, g.pad);
+    let positions = g.positions();
+    for c in 0..g.c_in {
+        let plane = &mut dx[c * h * w..][..h * w];
+        for a in 0..g.kh {
+            for b in 0..g.kw {
+                let row = ((c * g.kh + a) * g.kw + b) * positions;
+                let (lo, hi) = valid_range(g, b);
+                for i in 0..g.ho {
+                    let hi_in = s * i + a;
+                    if hi_in < p || hi_in - p >= h {
+                        continue;
+                    }
+                    let src = &cols[row + i * g.wo..][..g.wo];
+                    let dst = &mut plane[(hi_in - p) * w..][..w];
+                    if s == 1 {
+                        let start = lo + b - p;
+                        for (d, v) in dst[start..start + (hi - lo)].iter_mut().zip(&src[lo..hi]) {
+                            *d += *v;
+                        }
+                    } else {
+                        for j in lo..hi {
+                            dst[s * j + b - p] += src[j];
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
