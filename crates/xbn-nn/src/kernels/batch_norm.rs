@@ -8,6 +8,7 @@ use rayon::prelude::*;
 
 use super::batch_norm_composed::batch_norm2d_composed;
 use super::element::Element;
+use super::lanes::{gradient_sums, shifted_sums};
 use super::storage::{cpu_tensor, host_f64, layout_slice, with_slice};
 
 /// Which moments BatchNorm normalizes with.
@@ -201,28 +202,25 @@ impl BatchNormOp {
             .clone()
             .ok_or_else(|| Error::Msg("batch_norm2d: backward before forward".into()))?;
         let relu = self.relu;
-        let masked = |i: usize| {
-            if relu && y[i] <= T::ZERO {
-                0.0
-            } else {
-                dy[i].to_f64()
-            }
-        };
         // Σ g and Σ g·x̂ per channel, each channel summed in a fixed order.
         let sums: Vec<(f64, f64)> = (0..c)
             .into_par_iter()
             .map(|ch| {
-                let (mu, inv) = (moments.mean[ch], moments.inv_std[ch]);
-                let (mut sg, mut sgx) = (0.0, 0.0);
+                let (mut sg, mut sgc) = (0.0, 0.0);
                 for img in 0..n {
-                    let base = (img * c + ch) * hw;
-                    for i in base..base + hw {
-                        let g = masked(i);
-                        sg += g;
-                        sgx += g * (x[i].to_f64() - mu) * inv;
-                    }
+                    let run = (img * c + ch) * hw..(img * c + ch + 1) * hw;
+                    let (a, b) = gradient_sums(
+                        &dy[run.clone()],
+                        &x[run.clone()],
+                        &y[run],
+                        moments.mean[ch],
+                        relu,
+                    );
+                    sg += a;
+                    sgc += b;
                 }
-                (sg, sgx)
+                // Σ g·x̂ = (1/σ)·Σ g·(x − μ).
+                (sg, sgc * moments.inv_std[ch])
             })
             .collect();
         // ∂L/∂x = A_c·g + B_c·x + C_c.
@@ -244,14 +242,24 @@ impl BatchNormOp {
             .collect();
         let mut dx = vec![T::ZERO; x.len()];
         dx.par_chunks_mut(c * hw)
-            .enumerate()
-            .for_each(|(img, dx_n)| {
+            .zip(x.par_chunks(c * hw))
+            .zip(y.par_chunks(c * hw).zip(dy.par_chunks(c * hw)))
+            .for_each(|((dx_n, x_n), (y_n, dy_n))| {
                 for (ch, &(a, b, cst)) in coefficients.iter().enumerate() {
-                    let base = (img * c + ch) * hw;
-                    for (k, d) in dx_n[ch * hw..][..hw].iter_mut().enumerate() {
-                        let i = base + k;
-                        let g = if relu && y[i] <= T::ZERO { T::ZERO } else { dy[i] };
-                        *d = a * g + b * x[i] + cst;
+                    let run = ch * hw..(ch + 1) * hw;
+                    let rows = dx_n[run.clone()]
+                        .iter_mut()
+                        .zip(&x_n[run.clone()])
+                        .zip(y_n[run.clone()].iter().zip(&dy_n[run]));
+                    if relu {
+                        for ((d, &xv), (&yv, &g)) in rows {
+                            let g = if yv > T::ZERO { g } else { T::ZERO };
+                            *d = a * g + b * xv + cst;
+                        }
+                    } else {
+                        for ((d, &xv), (_, &g)) in rows {
+                            *d = a * g + b * xv + cst;
+                        }
                     }
                 }
             });
@@ -271,14 +279,15 @@ fn channel_moments<T: Element>(x: &[T], n: usize, c: usize, hw: usize) -> (Vec<f
             let shift = x[ch * hw].to_f64();
             let (mut s, mut ss) = (0.0, 0.0);
             for img in 0..n {
-                for &v in &x[(img * c + ch) * hw..][..hw] {
-                    let d = v.to_f64() - shift;
-                    s += d;
-                    ss += d * d;
-                }
+                let (a, b) = shifted_sums(&x[(img * c + ch) * hw..][..hw], shift);
+                s += a;
+                ss += b;
             }
             let mean_shifted = s / m;
-            (shift + mean_shifted, (ss / m - mean_shifted * mean_shifted).max(0.0))
+            (
+                shift + mean_shifted,
+                (ss / m - mean_shifted * mean_shifted).max(0.0),
+            )
         })
         .collect();
     per_channel.into_iter().unzip()

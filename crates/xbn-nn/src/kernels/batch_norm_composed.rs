@@ -27,10 +27,7 @@ pub(crate) fn batch_norm2d_composed(
             let y = centered
                 .broadcast_mul(&inv_std.broadcast_mul(&gamma)?)?
                 .broadcast_add(&beta)?;
-            let moments = (
-                mean.detach().flatten_all()?,
-                var.detach().flatten_all()?,
-            );
+            let moments = (mean.detach().flatten_all()?, var.detach().flatten_all()?);
             (y, Some(moments))
         }
         BatchNormStatistics::Fixed { mean, var } => {

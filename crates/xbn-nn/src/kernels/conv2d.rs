@@ -9,6 +9,7 @@ use super::element::Element;
 use super::gemm::{MatRef, matmul};
 use super::im2col::{col2im_add, im2col};
 use super::parallel::{MAX_REDUCTION_CHUNKS, chunk_len, threads};
+use super::shared_mut::SharedMut;
 use super::storage::{cpu_tensor, layout_slice, with_slice};
 
 /// Stride and zero padding of a convolution, the same along height and width (PyTorch's
@@ -201,36 +202,218 @@ fn backward_tensors<T: Element>(
     Ok((dx, cpu_tensor(dw, &[g.c_out, g.c_in, g.kh, g.kw])?))
 }
 
-/// The forward pass on host slices: `y_n = W · X_n` per image.
+/// How the batch is cut into tiles of consecutive images whose patch matrices sit side by side
+/// in one `(C·kh·kw) × (images·H'·W')` matrix, so that small feature maps still give wide,
+/// efficient matrix products. Depends only on the shapes (runs are repeatable).
+#[derive(Debug, Clone, Copy)]
+struct Tiling {
+    /// Images per tile.
+    images: usize,
+    /// Number of tiles.
+    tiles: usize,
+}
+
+/// Aim for at least this many columns (output positions) per matrix product.
+const TILE_COLUMNS: usize = 1024;
+
+impl Tiling {
+    fn new(g: &ConvGeometry) -> Self {
+        let images = TILE_COLUMNS
+            .div_ceil(g.positions().max(1))
+            .clamp(1, g.n.max(1));
+        Self {
+            images,
+            tiles: g.n.div_ceil(images),
+        }
+    }
+
+    /// The images of tile `t`.
+    fn range(&self, g: &ConvGeometry, t: usize) -> std::ops::Range<usize> {
+        t * self.images..((t + 1) * self.images).min(g.n)
+    }
+}
+
+/// Scratch matrices of one worker: patches `X` and, for backward, `∂L/∂X` and the gathered
+/// output gradient, each `rows × (images·H'·W')`.
+struct Scratch<T> {
+    cols: Vec<T>,
+    aux: Vec<T>,
+    grad: Vec<T>,
+}
+
+impl<T: Element> Scratch<T> {
+    fn new(g: &ConvGeometry, tiling: Tiling, backward: bool, input_grad: bool) -> Self {
+        let width = tiling.images * g.positions();
+        let needs_cols = !(g.is_pointwise() && tiling.images == 1);
+        Self {
+            cols: vec![T::ZERO; if needs_cols { g.patch_len() * width } else { 0 }],
+            aux: vec![
+                T::ZERO;
+                if backward && input_grad && needs_cols {
+                    g.patch_len() * width
+                } else {
+                    0
+                }
+            ],
+            grad: vec![
+                T::ZERO;
+                if backward && tiling.images > 1 {
+                    g.c_out * width
+                } else {
+                    0
+                }
+            ],
+        }
+    }
+}
+
+/// Runs `f(local)` for every image of a tile, in parallel when the tile is the only work.
+fn for_images(parallel: bool, images: usize, f: impl Fn(usize) + Sync + Send) {
+    if parallel && images > 1 {
+        (0..images).into_par_iter().for_each(f);
+    } else {
+        (0..images).for_each(f);
+    }
+}
+
+/// Unfolds the patches of images `range` side by side (pointwise convolutions copy the images).
+fn unfold_tile<T: Element>(
+    g: &ConvGeometry,
+    x: &[T],
+    range: std::ops::Range<usize>,
+    cols: &mut [T],
+    parallel: bool,
+) {
+    let p = g.positions();
+    let ld = range.len() * p;
+    assert!(
+        cols.len() >= g.patch_len() * ld,
+        "conv2d: patch buffer too small"
+    );
+    let shared = SharedMut::new(cols);
+    for_images(parallel, range.len(), |local| {
+        let x_n = &x[(range.start + local) * g.input_len()..][..g.input_len()];
+        if g.is_pointwise() {
+            for c in 0..g.c_in {
+                // SAFETY: image `local` owns columns local·P..(local+1)·P of every row.
+                let dst = unsafe { shared.slice(c * ld + local * p, p) };
+                dst.copy_from_slice(&x_n[c * p..][..p]);
+            }
+        } else {
+            // SAFETY: as above; the block lies inside `cols` (asserted).
+            unsafe { im2col(g, x_n, shared, local * p, ld) };
+        }
+    });
+}
+
+/// Gathers `(images, O, P)` output gradients into an `(O × images·P)` matrix.
+fn gather_rows<T: Element>(
+    src: &[T],
+    dst: &mut [T],
+    images: usize,
+    rows: usize,
+    p: usize,
+    parallel: bool,
+) {
+    let width = images * p;
+    let shared = SharedMut::new(dst);
+    for_images(parallel, images, |local| {
+        for o in 0..rows {
+            // SAFETY: image `local` owns columns local·P..(local+1)·P of every row.
+            let d = unsafe { shared.slice(o * width + local * p, p) };
+            d.copy_from_slice(&src[(local * rows + o) * p..][..p]);
+        }
+    });
+}
+
+/// Scatters an `(O × images·P)` matrix back to `(images, O, P)`.
+fn scatter_rows<T: Element>(
+    src: &[T],
+    dst: &mut [T],
+    images: usize,
+    rows: usize,
+    p: usize,
+    parallel: bool,
+) {
+    let width = images * p;
+    let per_image = rows * p;
+    let body = |local: usize, d: &mut [T]| {
+        for o in 0..rows {
+            d[o * p..][..p].copy_from_slice(&src[o * width + local * p..][..p]);
+        }
+    };
+    if parallel {
+        dst.par_chunks_mut(per_image)
+            .enumerate()
+            .for_each(|(l, d)| body(l, d));
+    } else {
+        dst.chunks_mut(per_image)
+            .enumerate()
+            .for_each(|(l, d)| body(l, d));
+    }
+}
+
+/// The patch matrix of a tile: the image itself for a single-image pointwise tile.
+fn patches<'a, T: Element>(
+    g: &ConvGeometry,
+    x: &'a [T],
+    range: std::ops::Range<usize>,
+    cols: &'a mut [T],
+    parallel: bool,
+) -> MatRef<'a, T> {
+    let width = range.len() * g.positions();
+    if g.is_pointwise() && range.len() == 1 {
+        MatRef::dense(
+            &x[range.start * g.input_len()..][..g.input_len()],
+            g.c_in,
+            width,
+        )
+    } else {
+        unfold_tile(g, x, range, cols, parallel);
+        MatRef::dense(&cols[..g.patch_len() * width], g.patch_len(), width)
+    }
+}
+
+/// The forward pass on host slices: `Y = W · X` per tile of images.
 pub(crate) fn forward<T: Element>(g: &ConvGeometry, x: &[T], w: &[T]) -> Vec<T> {
     let mut y = vec![T::ZERO; g.n * g.output_len()];
     let weight = MatRef::dense(w, g.c_out, g.patch_len());
-    let per_image = |y_n: &mut [T], x_n: &[T], cols: &mut Vec<T>, parallel: bool| {
-        if g.is_pointwise() {
-            matmul(y_n, weight, MatRef::dense(x_n, g.c_in, g.positions()), false, parallel);
+    let tiling = Tiling::new(g);
+    let p = g.positions();
+    let parallel_inside = tiling.tiles < threads();
+    let run_tile = |scratch: &mut Scratch<T>, t: usize, y_tile: &mut [T]| {
+        let range = tiling.range(g, t);
+        let images = range.len();
+        let cols = patches(g, x, range, &mut scratch.cols, parallel_inside);
+        if images == 1 {
+            matmul(y_tile, weight, cols, false, parallel_inside);
         } else {
-            im2col(g, x_n, cols);
-            matmul(y_n, weight, MatRef::dense(cols, g.patch_len(), g.positions()), false, parallel);
+            // (O × images·P) product, then scattered to (images, O, P).
+            let width = images * p;
+            let mut wide = std::mem::take(&mut scratch.aux);
+            wide.resize(g.c_out * width, T::ZERO);
+            matmul(&mut wide, weight, cols, false, parallel_inside);
+            scatter_rows(&wide, y_tile, images, g.c_out, p, parallel_inside);
+            scratch.aux = wide;
         }
     };
-    let cols_len = if g.is_pointwise() { 0 } else { g.patch_len() * g.positions() };
-    if g.n >= threads() {
-        y.par_chunks_mut(g.output_len())
-            .zip(x.par_chunks(g.input_len()))
-            .for_each_init(
-                || vec![T::ZERO; cols_len],
-                |cols, (y_n, x_n)| per_image(y_n, x_n, cols, false),
-            );
-    } else {
-        let mut cols = vec![T::ZERO; cols_len];
-        for (y_n, x_n) in y.chunks_mut(g.output_len()).zip(x.chunks(g.input_len())) {
-            per_image(y_n, x_n, &mut cols, true);
+    let tile_len = tiling.images * g.output_len();
+    if parallel_inside {
+        let mut scratch = Scratch::new(g, tiling, false, false);
+        for (t, y_tile) in y.chunks_mut(tile_len).enumerate() {
+            run_tile(&mut scratch, t, y_tile);
         }
+    } else {
+        y.par_chunks_mut(tile_len).enumerate().for_each_init(
+            || Scratch::new(g, tiling, false, false),
+            |scratch, (t, y_tile)| run_tile(scratch, t, y_tile),
+        );
     }
     y
 }
 
-/// The backward pass on host slices: `(∂L/∂x if wanted, ∂L/∂W)`.
+/// The backward pass on host slices: `(∂L/∂x if wanted, ∂L/∂W)`, per tile of images
+/// `∂L/∂W += ∂L/∂Y · Xᵀ` and `∂L/∂X = Wᵀ · ∂L/∂Y` folded back onto the images.
 pub(crate) fn backward<T: Element>(
     g: &ConvGeometry,
     x: &[T],
@@ -241,40 +424,75 @@ pub(crate) fn backward<T: Element>(
     let k = g.patch_len();
     let p = g.positions();
     let weight_t = MatRef::dense(w, g.c_out, k).t();
-    let images_per_chunk = chunk_len(g.n, MAX_REDUCTION_CHUNKS);
-    let chunks = g.n.div_ceil(images_per_chunk);
+    let tiling = Tiling::new(g);
+    // Tiles are grouped into at most MAX_REDUCTION_CHUNKS chunks, each with its own weight
+    // gradient partial; the partials are added in chunk order.
+    let tiles_per_chunk = chunk_len(tiling.tiles, MAX_REDUCTION_CHUNKS);
+    let chunks = tiling.tiles.div_ceil(tiles_per_chunk);
     let parallel_inside = chunks < threads();
+    let images_per_chunk = tiles_per_chunk * tiling.images;
     let mut dx = if input_grad {
         vec![T::ZERO; g.n * g.input_len()]
     } else {
         Vec::new()
     };
-    let cols_len = if g.is_pointwise() { 0 } else { k * p };
-    // One task per chunk of images: its own weight-gradient partial and scratch buffers.
     let run_chunk = |chunk: usize, dx_chunk: &mut [T]| -> Vec<T> {
         let mut dw = vec![T::ZERO; g.c_out * k];
-        let mut cols = vec![T::ZERO; cols_len];
-        let mut dcols = if input_grad { vec![T::ZERO; cols_len] } else { Vec::new() };
-        let first = chunk * images_per_chunk;
-        let last = (first + images_per_chunk).min(g.n);
-        for (local, img) in (first..last).enumerate() {
-            let x_n = &x[img * g.input_len()..][..g.input_len()];
-            let dy_n = MatRef::dense(&dy[img * g.output_len()..][..g.output_len()], g.c_out, p);
-            let patches = if g.is_pointwise() {
-                MatRef::dense(x_n, g.c_in, p)
+        let mut scratch = Scratch::new(g, tiling, true, input_grad);
+        let first_tile = chunk * tiles_per_chunk;
+        let last_tile = (first_tile + tiles_per_chunk).min(tiling.tiles);
+        for t in first_tile..last_tile {
+            let range = tiling.range(g, t);
+            let images = range.len();
+            let width = images * p;
+            // ∂L/∂Y of the tile as an (O × images·P) matrix.
+            let dy_tile = &dy[range.start * g.output_len()..][..images * g.output_len()];
+            let grad = if images == 1 {
+                MatRef::dense(dy_tile, g.c_out, p)
             } else {
-                im2col(g, x_n, &mut cols);
-                MatRef::dense(&cols, k, p)
+                gather_rows(
+                    dy_tile,
+                    &mut scratch.grad,
+                    images,
+                    g.c_out,
+                    p,
+                    parallel_inside,
+                );
+                MatRef::dense(&scratch.grad[..g.c_out * width], g.c_out, width)
             };
-            matmul(&mut dw, dy_n, patches.t(), local > 0, parallel_inside);
-            if input_grad {
-                let dx_n = &mut dx_chunk[local * g.input_len()..][..g.input_len()];
+            let cols = patches(g, x, range.clone(), &mut scratch.cols, parallel_inside);
+            matmul(&mut dw, grad, cols.t(), t > first_tile, parallel_inside);
+            if !input_grad {
+                continue;
+            }
+            let dx_tile = &mut dx_chunk[(range.start - chunk * images_per_chunk) * g.input_len()..]
+                [..images * g.input_len()];
+            if g.is_pointwise() && images == 1 {
+                matmul(dx_tile, weight_t, grad, false, parallel_inside);
+                continue;
+            }
+            let dcols = &mut scratch.aux[..k * width];
+            matmul(dcols, weight_t, grad, false, parallel_inside);
+            let dcols = &*dcols;
+            let fold = |local: usize, dx_n: &mut [T]| {
                 if g.is_pointwise() {
-                    matmul(dx_n, weight_t, dy_n, false, parallel_inside);
+                    for c in 0..g.c_in {
+                        dx_n[c * p..][..p].copy_from_slice(&dcols[c * width + local * p..][..p]);
+                    }
                 } else {
-                    matmul(&mut dcols, weight_t, dy_n, false, parallel_inside);
-                    col2im_add(g, &dcols, dx_n);
+                    col2im_add(g, &dcols[local * p..], dx_n, width);
                 }
+            };
+            if parallel_inside {
+                dx_tile
+                    .par_chunks_mut(g.input_len())
+                    .enumerate()
+                    .for_each(|(local, dx_n)| fold(local, dx_n));
+            } else {
+                dx_tile
+                    .chunks_mut(g.input_len())
+                    .enumerate()
+                    .for_each(|(local, dx_n)| fold(local, dx_n));
             }
         }
         dw
@@ -291,7 +509,9 @@ pub(crate) fn backward<T: Element>(
             .collect()
     };
     let mut partials = partials.into_iter();
-    let mut dw = partials.next().unwrap_or_else(|| vec![T::ZERO; g.c_out * k]);
+    let mut dw = partials
+        .next()
+        .unwrap_or_else(|| vec![T::ZERO; g.c_out * k]);
     for part in partials {
         for (acc, v) in dw.iter_mut().zip(part) {
             *acc += v;

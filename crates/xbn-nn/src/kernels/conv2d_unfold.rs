@@ -54,5 +54,7 @@ pub fn conv2d_unfold(x: &Tensor, w: &Tensor, params: Conv2dParams) -> Result<Ten
         .contiguous()?
         .reshape((g.patch_len(), n * g.positions()))?;
     let y = w.reshape((g.c_out, g.patch_len()))?.matmul(&cols)?; // (O, N·H'·W')
-    y.reshape((g.c_out, n, g.ho, g.wo))?.transpose(0, 1)?.contiguous()
+    y.reshape((g.c_out, n, g.ho, g.wo))?
+        .transpose(0, 1)?
+        .contiguous()
 }

@@ -32,6 +32,10 @@ pub trait Element:
     fn into_storage(values: Vec<Self>) -> CpuStorage;
     /// Whether the value is NaN.
     fn is_nan(self) -> bool;
+    /// The square root.
+    fn sqrt(self) -> Self;
+    /// The storage's elements, mutably, when it holds this type.
+    fn slice_mut(storage: &mut CpuStorage) -> Option<&mut [Self]>;
 }
 
 macro_rules! impl_element {
@@ -52,6 +56,16 @@ macro_rules! impl_element {
             #[inline]
             fn is_nan(self) -> bool {
                 <$t>::is_nan(self)
+            }
+            #[inline]
+            fn sqrt(self) -> Self {
+                <$t>::sqrt(self)
+            }
+            fn slice_mut(storage: &mut CpuStorage) -> Option<&mut [Self]> {
+                match storage {
+                    CpuStorage::$variant(v) => Some(v.as_mut_slice()),
+                    _ => None,
+                }
             }
         }
     };

@@ -2,6 +2,7 @@
 
 use super::conv2d::ConvGeometry;
 use super::element::Element;
+use super::shared_mut::SharedMut;
 
 /// The output columns `j` whose input column `s·j + b − p` lies inside `[0, W)`.
 fn valid_range(g: &ConvGeometry, b: usize) -> (usize, usize) {
@@ -16,18 +17,29 @@ fn valid_range(g: &ConvGeometry, b: usize) -> (usize, usize) {
 }
 
 /// `X[(c,a,b), (i,j)] = x̃[c, s·i + a, s·j + b]` for one image `x` `(C, H, W)`, with `x̃` zero
-/// outside the image; `cols` is `(C·kh·kw) × (H'·W')` row-major.
-pub(crate) fn im2col<T: Element>(g: &ConvGeometry, x: &[T], cols: &mut [T]) {
+/// outside the image. Row `r` of this image's `(C·kh·kw) × (H'·W')` block starts at
+/// `cols[base + r·ld]` (`ld ≥ H'·W'` lets several images share one wide matrix).
+///
+/// # Safety
+/// No other task may access this image's block while it is written, and the block must lie
+/// inside `cols`.
+pub(crate) unsafe fn im2col<T: Element>(
+    g: &ConvGeometry,
+    x: &[T],
+    cols: SharedMut<T>,
+    base: usize,
+    ld: usize,
+) {
     let (h, w, s, p) = (g.h, g.w, g.stride, g.pad);
-    let positions = g.positions();
     for c in 0..g.c_in {
         let plane = &x[c * h * w..][..h * w];
         for a in 0..g.kh {
             for b in 0..g.kw {
-                let row = ((c * g.kh + a) * g.kw + b) * positions;
+                let row = ((c * g.kh + a) * g.kw + b) * ld;
                 let (lo, hi) = valid_range(g, b);
                 for i in 0..g.ho {
-                    let dst = &mut cols[row + i * g.wo..][..g.wo];
+                    // SAFETY: this image's block, which the caller gives to this task alone.
+                    let dst = unsafe { cols.slice(base + row + i * g.wo, g.wo) };
                     let hi_in = s * i + a;
                     if hi_in < p || hi_in - p >= h {
                         dst.fill(T::ZERO);
@@ -51,15 +63,14 @@ pub(crate) fn im2col<T: Element>(g: &ConvGeometry, x: &[T], cols: &mut [T]) {
 }
 
 /// The adjoint of [`im2col`]: `dx[c, s·i + a − p, s·j + b − p] += dX[(c,a,b), (i,j)]` for every
-/// position inside the image.
-pub(crate) fn col2im_add<T: Element>(g: &ConvGeometry, cols: &[T], dx: &mut [T]) {
+/// position inside the image; row `r` of this image's block starts at `cols[r·ld]`.
+pub(crate) fn col2im_add<T: Element>(g: &ConvGeometry, cols: &[T], dx: &mut [T], ld: usize) {
     let (h, w, s, p) = (g.h, g.w, g.stride, g.pad);
-    let positions = g.positions();
     for c in 0..g.c_in {
         let plane = &mut dx[c * h * w..][..h * w];
         for a in 0..g.kh {
             for b in 0..g.kw {
-                let row = ((c * g.kh + a) * g.kw + b) * positions;
+                let row = ((c * g.kh + a) * g.kw + b) * ld;
                 let (lo, hi) = valid_range(g, b);
                 for i in 0..g.ho {
                     let hi_in = s * i + a;

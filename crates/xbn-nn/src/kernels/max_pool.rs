@@ -139,7 +139,11 @@ impl CustomOp1 for MaxPoolOp {
         let out = match s.dtype() {
             DType::F32 => f32::into_storage(self.window.forward(layout_slice(s, l, "max_pool2d")?)),
             DType::F64 => f64::into_storage(self.window.forward(layout_slice(s, l, "max_pool2d")?)),
-            other => return Err(Error::Msg(format!("max_pool2d: unsupported dtype {other:?}"))),
+            other => {
+                return Err(Error::Msg(format!(
+                    "max_pool2d: unsupported dtype {other:?}"
+                )));
+            }
         };
         let (n, c) = self.shape;
         Ok((out, Shape::from((n, c, self.window.ho, self.window.wo))))
@@ -161,7 +165,11 @@ impl CustomOp1 for MaxPoolOp {
                 })??,
                 x.dims(),
             )?,
-            other => return Err(Error::Msg(format!("max_pool2d: unsupported dtype {other:?}"))),
+            other => {
+                return Err(Error::Msg(format!(
+                    "max_pool2d: unsupported dtype {other:?}"
+                )));
+            }
         };
         Ok(Some(dx))
     }

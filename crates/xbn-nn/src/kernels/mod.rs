@@ -21,9 +21,11 @@ mod conv2d_unfold;
 mod element;
 mod gemm;
 mod im2col;
+mod lanes;
 mod max_pool;
 mod max_pool_composed;
 mod parallel;
+mod shared_mut;
 mod storage;
 
 pub use batch_norm::{BatchNormOutput, BatchNormStatistics, batch_norm2d};
@@ -31,3 +33,4 @@ pub use conv2d::{Conv2dParams, conv2d};
 pub use conv2d_unfold::conv2d_unfold;
 pub use element::Element;
 pub use max_pool::max_pool2d;
+pub(crate) use storage::layout_slice as host_slice;

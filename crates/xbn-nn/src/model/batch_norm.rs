@@ -5,8 +5,8 @@ use candle_core::{Tensor, Var};
 
 use super::error::{ModelError, Result};
 use super::inference::param;
-use crate::kernels::{BatchNormStatistics, batch_norm2d};
 use super::params::{ParamRole, ParamStore};
+use crate::kernels::{BatchNormStatistics, batch_norm2d};
 
 /// How BatchNorm layers behave while training.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -90,7 +90,10 @@ impl BatchNorm2d {
             }
         );
         if frozen {
-            (self.weight.as_tensor().detach(), self.bias.as_tensor().detach())
+            (
+                self.weight.as_tensor().detach(),
+                self.bias.as_tensor().detach(),
+            )
         } else {
             (param(&self.weight), param(&self.bias))
         }

@@ -4,8 +4,8 @@ use candle_core::{Tensor, Var};
 
 use super::error::Result;
 use super::inference::param;
-use crate::kernels::{Conv2dParams, conv2d};
 use super::params::{ParamRole, ParamStore};
+use crate::kernels::{Conv2dParams, conv2d};
 
 /// `y = W ⋆ x` with a `(c_out, c_in, k, k)` kernel named `{prefix}.weight`, no bias (every conv
 /// of the backbones is followed by BatchNorm).

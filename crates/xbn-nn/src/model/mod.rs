@@ -30,8 +30,8 @@ mod weights;
 use candle_core::Tensor;
 use candle_nn::VarMap;
 
-pub use batch_norm::{BatchNorm2d, BatchNormMode};
 pub use crate::kernels::{conv2d_unfold, max_pool2d};
+pub use batch_norm::{BatchNorm2d, BatchNormMode};
 pub use conv::Conv2d;
 pub use error::{ModelError, Result};
 pub use head::{EmbeddingHead, global_avg_pool, l2_normalize};

@@ -7,9 +7,9 @@ use super::batch_norm::{BatchNorm2d, BatchNormMode};
 use super::conv::Conv2d;
 use super::error::{ModelError, Result};
 use super::head::{EmbeddingHead, global_avg_pool};
-use crate::kernels::max_pool2d;
 use super::params::{ParamGroups, ParamRole, ParamRoles, ParamStore};
 use super::{Backbone, IMAGENET_MEAN, IMAGENET_STD, InputSpec, check_images};
+use crate::kernels::max_pool2d;
 
 /// Bottleneck expansion: a block's output has `4 × planes` channels.
 const EXPANSION: usize = 4;

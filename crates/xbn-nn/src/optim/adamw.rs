@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use candle_core::{DType, Device, Tensor, backprop::GradStore};
 
 use super::Optimizer;
+use super::adamw_cpu::{self, AdamWStep};
 use super::error::{OptimError, Result};
 use super::group::{ParamGroup, check_state, validate_groups};
 
@@ -39,7 +40,8 @@ impl Default for AdamWConfig {
 /// p ← p − (η / (1 − β₁ᵗ)) · m / (√v / √(1 − β₂ᵗ) + ε)
 /// ```
 /// State per parameter: `{name}.exp_avg` (m), `{name}.exp_avg_sq` (v), `{name}.step` (t, f64
-/// of shape `[1]`). Parameters without a gradient are skipped.
+/// of shape `[1]`). Parameters without a gradient are skipped. On the CPU the update runs as
+/// three in-place passes (`m`, `v`, then `p`) without temporaries.
 #[derive(Debug)]
 pub struct AdamW {
     groups: Vec<ParamGroup>,
@@ -87,10 +89,24 @@ impl Optimizer for AdamW {
                     None => (g.zeros_like()?, g.zeros_like()?, 0),
                 };
                 let t = t + 1;
-                let m = (m.affine(beta1, 0.0)? + g.affine(1.0 - beta1, 0.0)?)?;
-                let v = (v.affine(beta2, 0.0)? + g.sqr()?.affine(1.0 - beta2, 0.0)?)?;
                 let bc1 = 1.0 - beta1.powf(t as f64);
                 let bc2_sqrt = (1.0 - beta2.powf(t as f64)).sqrt();
+                if adamw_cpu::applies(var.as_tensor(), &g, &m, &v) {
+                    let scalars = AdamWStep {
+                        beta1,
+                        beta2,
+                        eps,
+                        lr,
+                        weight_decay: group.weight_decay,
+                        bias_correction1: bc1,
+                        bias_correction2_sqrt: bc2_sqrt,
+                    };
+                    adamw_cpu::step(var.as_tensor(), &g, &m, &v, scalars)?;
+                    self.moments.insert(name.clone(), (m, v, t));
+                    continue;
+                }
+                let m = (m.affine(beta1, 0.0)? + g.affine(1.0 - beta1, 0.0)?)?;
+                let v = (v.affine(beta2, 0.0)? + g.sqr()?.affine(1.0 - beta2, 0.0)?)?;
                 let denom = v.sqrt()?.affine(1.0 / bc2_sqrt, eps)?;
                 let decayed = p.affine(1.0 - lr * group.weight_decay, 0.0)?;
                 let update = (m.div(&denom)?).affine(lr / bc1, 0.0)?;
@@ -116,8 +132,12 @@ impl Optimizer for AdamW {
     fn state(&self) -> HashMap<String, Tensor> {
         let mut out = HashMap::with_capacity(3 * self.moments.len());
         for (name, (m, v, t)) in &self.moments {
-            out.insert(format!("{name}.exp_avg"), m.clone());
-            out.insert(format!("{name}.exp_avg_sq"), v.clone());
+            // Copies: the CPU update changes the moments in place.
+            let (Ok(m), Ok(v)) = (m.copy(), v.copy()) else {
+                continue;
+            };
+            out.insert(format!("{name}.exp_avg"), m);
+            out.insert(format!("{name}.exp_avg_sq"), v);
             // Step counts are exact in f64 up to 2^53.
             if let Ok(step) = Tensor::new(&[*t as f64], &Device::Cpu) {
                 out.insert(format!("{name}.step"), step);
@@ -141,8 +161,9 @@ impl Optimizer for AdamW {
                                 "`{name}.step` must be a positive integer, got {t}"
                             )));
                         }
+                        // Own copies: the CPU update changes the moments in place.
                         let to_param =
-                            |x: &Tensor| x.to_dtype(var.dtype())?.to_device(var.device());
+                            |x: &Tensor| x.to_dtype(var.dtype())?.to_device(var.device())?.copy();
                         moments.insert(name.clone(), (to_param(m)?, to_param(v)?, t as u64));
                     }
                     _ => {

@@ -23,6 +23,7 @@
 //! ```
 
 mod adamw;
+mod adamw_cpu;
 mod clip;
 mod error;
 mod group;

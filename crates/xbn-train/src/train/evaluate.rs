@@ -10,8 +10,8 @@ use xbn_eval::{EvalOptions, EvalReport, Protocol};
 
 use super::data::TrainData;
 use crate::error::{Result, TrainError};
-use xbn_nn::model::Backbone;
 use crate::outputs::embeddings::save_embeddings;
+use xbn_nn::model::Backbone;
 
 /// Embeddings of one evaluation set with their labels.
 #[derive(Debug, Clone)]
@@ -54,10 +54,11 @@ pub fn embed_items(
     let mut parts = Vec::new();
     for chunk in indices.chunks(batch_size.max(1)) {
         let images = data.eval_images(chunk, device)?;
+        // Inference mode: no autograd graph, so each batch's activations are freed at once.
         let z = backbone
-            .forward(&images, false)
+            .embed(&images)
             .map_err(|e| TrainError::component("model", e))?;
-        parts.push(z.detach());
+        parts.push(z);
     }
     let embeddings = if parts.is_empty() {
         Tensor::zeros(

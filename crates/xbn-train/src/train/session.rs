@@ -16,10 +16,10 @@ use super::schedule_seed::{Purpose, derive};
 use crate::checkpoint::{self, Checkpoint};
 use crate::config::{TrainConfig, validate};
 use crate::error::{Result, TrainError};
-use xbn_nn::model::Backbone;
 use crate::outputs::log::RunLog;
 use crate::outputs::metrics::{MetricsRecord, MetricsWriter, read_records};
 use crate::outputs::plots;
+use xbn_nn::model::Backbone;
 
 /// The best evaluation so far by `eval.best_metric`.
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -156,11 +156,10 @@ impl Session {
         for chunk in indices.chunks(self.cfg.batch_size().max(2)) {
             let images = self.data.eval_images(chunk, &self.device)?;
             let train_mode = chunk.len() > 1;
-            let z = self
-                .backbone
-                .forward(&images, train_mode)
+            // Batch statistics as in training, but no autograd graph (inference mode).
+            let z = xbn_nn::model::inference_mode(|| self.backbone.forward(&images, train_mode))
                 .map_err(|e| TrainError::component("model", e))?;
-            parts.push(z.detach());
+            parts.push(z);
         }
         load_model_state(self.backbone.as_ref(), &saved)?;
         let fresh = candle_core::Tensor::cat(&parts, 0)?;
