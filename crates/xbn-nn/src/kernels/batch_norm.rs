@@ -57,6 +57,39 @@ pub fn batch_norm2d(
     eps: f64,
     relu: bool,
 ) -> Result<BatchNormOutput> {
+    batch_norm2d_impl(x, gamma, beta, None, statistics, eps, relu)
+}
+
+/// The end of a residual block in one kernel: `y = ReLU(BN(x) + r)` with `BN` as in
+/// [`batch_norm2d`] and `r` the shortcut, the shape of `x`. Backward masks `g` by `y > 0`, passes
+/// `∂L/∂r = g` and runs BatchNorm's backward on `g`; neither `BN(x)` nor the sum is stored.
+pub fn batch_norm2d_add_relu(
+    x: &Tensor,
+    gamma: &Tensor,
+    beta: &Tensor,
+    residual: &Tensor,
+    statistics: BatchNormStatistics<'_>,
+    eps: f64,
+) -> Result<BatchNormOutput> {
+    if residual.dims() != x.dims() {
+        return Err(Error::Msg(format!(
+            "batch_norm2d_add_relu: shortcut {:?} differs from input {:?}",
+            residual.dims(),
+            x.dims()
+        )));
+    }
+    batch_norm2d_impl(x, gamma, beta, Some(residual), statistics, eps, true)
+}
+
+fn batch_norm2d_impl(
+    x: &Tensor,
+    gamma: &Tensor,
+    beta: &Tensor,
+    residual: Option<&Tensor>,
+    statistics: BatchNormStatistics<'_>,
+    eps: f64,
+    relu: bool,
+) -> Result<BatchNormOutput> {
     let dims = x.dims().to_vec();
     let &[n, c, h, w] = dims.as_slice() else {
         return Err(Error::Msg(format!(
@@ -78,7 +111,7 @@ pub fn batch_norm2d(
     }
     let cpu_kernel = x.device().is_cpu() && matches!(x.dtype(), DType::F32 | DType::F64);
     if !cpu_kernel {
-        return batch_norm2d_composed(x, gamma, beta, statistics, eps, relu);
+        return batch_norm2d_composed(x, gamma, beta, residual, statistics, eps, relu);
     }
     let fixed = match statistics {
         BatchNormStatistics::Batch => None,
@@ -94,7 +127,15 @@ pub fn batch_norm2d(
     };
     let gamma = gamma.to_dtype(x.dtype())?.contiguous()?;
     let beta = beta.to_dtype(x.dtype())?.contiguous()?;
-    let output = x.contiguous()?.apply_op3(&gamma, &beta, op)?;
+    let output = match residual {
+        None => x.contiguous()?.apply_op3(&gamma, &beta, op)?,
+        Some(r) => {
+            // γ and β travel as one (2, C) tensor so the shortcut fits the third input.
+            let affine = Tensor::stack(&[&gamma, &beta], 0)?;
+            let r = r.to_dtype(x.dtype())?.contiguous()?;
+            x.contiguous()?.apply_op3(&affine, &r, ResidualOp(op))?
+        }
+    };
     let batch_moments = match statistics {
         BatchNormStatistics::Fixed { .. } => None,
         BatchNormStatistics::Batch => {
@@ -144,7 +185,13 @@ impl BatchNormOp {
         Moments { mean, var, inv_std }
     }
 
-    fn forward<T: Element>(&self, x: &[T], gamma: &[T], beta: &[T]) -> Result<Vec<T>> {
+    fn forward<T: Element>(
+        &self,
+        x: &[T],
+        gamma: &[T],
+        beta: &[T],
+        residual: Option<&[T]>,
+    ) -> Result<Vec<T>> {
         let (_, c, hw) = self.sizes;
         let moments = self.moments(x);
         // y = x·a_c + b_c with a_c = γ_c/σ_c, b_c = β_c − μ_c·a_c.
@@ -162,19 +209,30 @@ impl BatchNormOp {
         let relu = self.relu;
         y.par_chunks_mut(c * hw)
             .zip(x.par_chunks(c * hw))
-            .for_each(|(y_n, x_n)| {
+            .enumerate()
+            .for_each(|(img, (y_n, x_n))| {
                 for ch in 0..c {
                     let (a, b) = (scale[ch], shift[ch]);
                     let dst = &mut y_n[ch * hw..][..hw];
                     let src = &x_n[ch * hw..][..hw];
-                    if relu {
-                        for (d, &v) in dst.iter_mut().zip(src) {
-                            let z = v * a + b;
-                            *d = if z > T::ZERO { z } else { T::ZERO };
+                    match (residual, relu) {
+                        (Some(r), _) => {
+                            let r = &r[(img * c + ch) * hw..][..hw];
+                            for ((d, &v), &rv) in dst.iter_mut().zip(src).zip(r) {
+                                let z = v * a + b + rv;
+                                *d = if z > T::ZERO { z } else { T::ZERO };
+                            }
                         }
-                    } else {
-                        for (d, &v) in dst.iter_mut().zip(src) {
-                            *d = v * a + b;
+                        (None, true) => {
+                            for (d, &v) in dst.iter_mut().zip(src) {
+                                let z = v * a + b;
+                                *d = if z > T::ZERO { z } else { T::ZERO };
+                            }
+                        }
+                        (None, false) => {
+                            for (d, &v) in dst.iter_mut().zip(src) {
+                                *d = v * a + b;
+                            }
                         }
                     }
                 }
@@ -312,11 +370,13 @@ impl CustomOp3 for BatchNormOp {
                 layout_slice(s1, l1, "batch_norm2d")?,
                 layout_slice(s2, l2, "batch_norm2d")?,
                 layout_slice(s3, l3, "batch_norm2d")?,
+                None,
             )?),
             DType::F64 => f64::into_storage(self.forward(
                 layout_slice(s1, l1, "batch_norm2d")?,
                 layout_slice(s2, l2, "batch_norm2d")?,
                 layout_slice(s3, l3, "batch_norm2d")?,
+                None,
             )?),
             other => {
                 return Err(Error::Msg(format!(
@@ -371,5 +431,104 @@ impl BatchNormOp {
             cpu_tensor(dgamma, &[c])?,
             cpu_tensor(dbeta, &[c])?,
         ))
+    }
+}
+
+/// [`BatchNormOp`] with a shortcut added before the ReLU; inputs `(x, [γ; β], r)`.
+struct ResidualOp(BatchNormOp);
+
+impl ResidualOp {
+    fn forward<T: Element>(
+        &self,
+        x: (&CpuStorage, &Layout),
+        affine: (&CpuStorage, &Layout),
+        residual: (&CpuStorage, &Layout),
+    ) -> Result<Vec<T>> {
+        let op = "batch_norm2d_add_relu";
+        let affine = layout_slice::<T>(affine.0, affine.1, op)?;
+        let c = self.0.sizes.1;
+        self.0.forward(
+            layout_slice(x.0, x.1, op)?,
+            &affine[..c],
+            &affine[c..],
+            Some(layout_slice(residual.0, residual.1, op)?),
+        )
+    }
+
+    fn backward_tensors<T: Element>(
+        &self,
+        x: &Tensor,
+        affine: &Tensor,
+        y: &Tensor,
+        dy: &Tensor,
+    ) -> Result<(Tensor, Tensor, Tensor)> {
+        let c = self.0.sizes.1;
+        let gamma = affine.get(0)?;
+        let (dx, dgamma, dbeta) = self.0.backward_tensors::<T>(x, &gamma, y, dy)?;
+        // ∂L/∂r = g = dy·[y > 0].
+        let op = "batch_norm2d_add_relu backward";
+        let dr = with_slice::<T, _>(y, op, |ys| {
+            with_slice::<T, _>(dy, op, |dys| {
+                let mut dr = vec![T::ZERO; ys.len()];
+                dr.par_chunks_mut(1 << 14)
+                    .zip(ys.par_chunks(1 << 14).zip(dys.par_chunks(1 << 14)))
+                    .for_each(|(d, (yc, gc))| {
+                        for ((d, &yv), &g) in d.iter_mut().zip(yc).zip(gc) {
+                            *d = if yv > T::ZERO { g } else { T::ZERO };
+                        }
+                    });
+                dr
+            })
+        })??;
+        let daffine = Tensor::stack(&[&dgamma, &dbeta], 0)?.reshape((2, c))?;
+        Ok((dx, daffine, cpu_tensor(dr, x.dims())?))
+    }
+}
+
+impl CustomOp3 for ResidualOp {
+    fn name(&self) -> &'static str {
+        "xbn-batch-norm2d-add-relu"
+    }
+
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+        s3: &CpuStorage,
+        l3: &Layout,
+    ) -> Result<(CpuStorage, Shape)> {
+        let out = match s1.dtype() {
+            DType::F32 => f32::into_storage(self.forward((s1, l1), (s2, l2), (s3, l3))?),
+            DType::F64 => f64::into_storage(self.forward((s1, l1), (s2, l2), (s3, l3))?),
+            other => {
+                return Err(Error::Msg(format!(
+                    "batch_norm2d_add_relu: unsupported dtype {other:?}"
+                )));
+            }
+        };
+        Ok((out, l1.shape().clone()))
+    }
+
+    fn bwd(
+        &self,
+        x: &Tensor,
+        affine: &Tensor,
+        _residual: &Tensor,
+        y: &Tensor,
+        dy: &Tensor,
+    ) -> Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
+        let dy = dy.contiguous()?;
+        let (dx, daffine, dr) = match x.dtype() {
+            DType::F32 => self.backward_tensors::<f32>(x, affine, y, &dy)?,
+            DType::F64 => self.backward_tensors::<f64>(x, affine, y, &dy)?,
+            other => {
+                return Err(Error::Msg(format!(
+                    "batch_norm2d_add_relu: unsupported dtype {other:?}"
+                )));
+            }
+        };
+        Ok((Some(dx), Some(daffine), Some(dr)))
     }
 }

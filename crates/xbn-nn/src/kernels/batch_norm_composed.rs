@@ -4,12 +4,14 @@ use candle_core::{Result, Tensor};
 
 use super::batch_norm::{BatchNormOutput, BatchNormStatistics};
 
-/// The map of [`super::batch_norm2d`] built from candle ops; autograd differentiates it (and
+/// The map of [`super::batch_norm2d`] (plus an optional shortcut added before the ReLU) built
+/// from candle ops; autograd differentiates it (and
 /// keeps every intermediate until backward).
 pub(crate) fn batch_norm2d_composed(
     x: &Tensor,
     gamma: &Tensor,
     beta: &Tensor,
+    residual: Option<&Tensor>,
     statistics: BatchNormStatistics<'_>,
     eps: f64,
     relu: bool,
@@ -45,6 +47,10 @@ pub(crate) fn batch_norm2d_composed(
             )?;
             (x.broadcast_mul(&scale)?.broadcast_add(&shift)?, None)
         }
+    };
+    let y = match residual {
+        Some(r) => (y + r)?,
+        None => y,
     };
     let output = if relu { y.relu()? } else { y };
     Ok(BatchNormOutput {

@@ -28,7 +28,7 @@ mod parallel;
 mod shared_mut;
 mod storage;
 
-pub use batch_norm::{BatchNormOutput, BatchNormStatistics, batch_norm2d};
+pub use batch_norm::{BatchNormOutput, BatchNormStatistics, batch_norm2d, batch_norm2d_add_relu};
 pub use conv2d::{Conv2dParams, conv2d};
 pub use conv2d_unfold::conv2d_unfold;
 pub use element::Element;

@@ -6,7 +6,7 @@ use candle_core::{Tensor, Var};
 use super::error::{ModelError, Result};
 use super::inference::param;
 use super::params::{ParamRole, ParamStore};
-use crate::kernels::{BatchNormStatistics, batch_norm2d};
+use crate::kernels::{BatchNormStatistics, batch_norm2d, batch_norm2d_add_relu};
 
 /// How BatchNorm layers behave while training.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -113,7 +113,23 @@ impl BatchNorm2d {
         self.forward_fused(x, train, true)
     }
 
+    /// `ReLU(BN(x) + shortcut)` in one fused kernel (the end of a residual block), without
+    /// storing `BN(x)` or the sum.
+    pub fn forward_add_relu(&self, x: &Tensor, shortcut: &Tensor, train: bool) -> Result<Tensor> {
+        self.forward_impl(x, Some(shortcut), train, true)
+    }
+
     fn forward_fused(&self, x: &Tensor, train: bool, relu: bool) -> Result<Tensor> {
+        self.forward_impl(x, None, train, relu)
+    }
+
+    fn forward_impl(
+        &self,
+        x: &Tensor,
+        shortcut: Option<&Tensor>,
+        train: bool,
+        relu: bool,
+    ) -> Result<Tensor> {
         let dims = x.dims().to_vec();
         if dims.len() != 4 || dims[1] != self.channels {
             return Err(ModelError::BadInput {
@@ -132,7 +148,11 @@ impl BatchNorm2d {
                     shape: dims,
                 });
             }
-            let out = batch_norm2d(x, &gamma, &beta, BatchNormStatistics::Batch, self.eps, relu)?;
+            let stats = BatchNormStatistics::Batch;
+            let out = match shortcut {
+                Some(r) => batch_norm2d_add_relu(x, &gamma, &beta, r, stats, self.eps)?,
+                None => batch_norm2d(x, &gamma, &beta, stats, self.eps, relu)?,
+            };
             if let Some((mean, var)) = &out.batch_moments {
                 self.update_running(mean, var, m)?;
             }
@@ -144,7 +164,11 @@ impl BatchNorm2d {
                 mean: &mean,
                 var: &var,
             };
-            Ok(batch_norm2d(x, &gamma, &beta, stats, self.eps, relu)?.output)
+            let out = match shortcut {
+                Some(r) => batch_norm2d_add_relu(x, &gamma, &beta, r, stats, self.eps)?,
+                None => batch_norm2d(x, &gamma, &beta, stats, self.eps, relu)?,
+            };
+            Ok(out.output)
         }
     }
 

@@ -98,20 +98,21 @@ impl Bottleneck {
     }
 
     fn forward(&self, x: &Tensor, train: bool) -> Result<Tensor> {
+        let shortcut = match &self.downsample {
+            Some((conv, bn)) => bn.forward(&conv.forward(x)?, train)?,
+            None => x.clone(),
+        };
         let mut y = x.clone();
         for (i, (conv, bn)) in self.convs.iter().enumerate() {
             let z = conv.forward(&y)?;
             y = if i < 2 {
                 bn.forward_relu(&z, train)?
             } else {
-                bn.forward(&z, train)?
+                // ReLU(bn3(z) + shortcut) in one kernel.
+                bn.forward_add_relu(&z, &shortcut, train)?
             };
         }
-        let shortcut = match &self.downsample {
-            Some((conv, bn)) => bn.forward(&conv.forward(x)?, train)?,
-            None => x.clone(),
-        };
-        Ok((y + shortcut)?.relu()?)
+        Ok(y)
     }
 }
 
