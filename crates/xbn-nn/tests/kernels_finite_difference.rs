@@ -12,7 +12,9 @@ use candle_core::{DType, Device, Tensor, Var};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, StandardNormal};
-use xbn_nn::kernels::{BatchNormStatistics, Conv2dParams, batch_norm2d, conv2d, max_pool2d};
+use xbn_nn::kernels::{
+    BatchNormStatistics, Conv2dParams, batch_norm2d, batch_norm2d_add_relu, conv2d, max_pool2d,
+};
 
 const STEP: f64 = 1e-6;
 const TOLERANCE: f64 = 1e-6;
@@ -438,4 +440,74 @@ fn inference_without_variables_records_no_graph() {
         "batch moments are not detached"
     );
     assert!(max_pool2d(&out.output, 2, 2, 0).unwrap().track_op());
+}
+
+#[test]
+fn batch_norm2d_add_relu_gradients_match_finite_differences() {
+    // y = ReLU(BN(x) + r): gradients for x, γ, β and the shortcut r, with batch and fixed
+    // moments; inputs are redrawn until every pre-activation is away from the kink.
+    let mut draw = Draw::new(6);
+    for (idx, fixed) in [false, true].into_iter().enumerate() {
+        let dims = [2, 3, 4, 5];
+        let eps = 1e-5;
+        let (inp, r) = 'draw: {
+            for _ in 0..100 {
+                let inp = bn_inputs(&mut draw, dims, fixed, false, eps);
+                let r = tensor(draw.normal(dims.iter().product()), &dims);
+                let pre = batch_norm2d(
+                    &inp.x,
+                    &inp.gamma,
+                    &inp.beta,
+                    statistics(fixed, &inp.mean, &inp.var),
+                    eps,
+                    false,
+                )
+                .unwrap()
+                .output;
+                let sum = (pre + &r).unwrap();
+                if values(&sum).iter().all(|v| v.abs() >= 1e-3) {
+                    break 'draw (inp, r);
+                }
+            }
+            panic!("could not draw inputs away from the ReLU kink");
+        };
+        let case = format!("bn+add+relu case {idx} (fixed {fixed})");
+        let xv = Var::from_tensor(&inp.x).unwrap();
+        let gv = Var::from_tensor(&inp.gamma).unwrap();
+        let bv = Var::from_tensor(&inp.beta).unwrap();
+        let rv = Var::from_tensor(&r).unwrap();
+        let (mean, var) = (inp.mean.clone(), inp.var.clone());
+        let run = |t: [&Tensor; 4]| {
+            batch_norm2d_add_relu(t[0], t[1], t[2], t[3], statistics(fixed, &mean, &var), eps)
+                .unwrap()
+        };
+        let out = run([xv.as_tensor(), gv.as_tensor(), bv.as_tensor(), rv.as_tensor()]);
+        assert_eq!(out.batch_moments.is_some(), !fixed, "{case}: batch moments");
+        // The fused kernel equals the composition it replaces.
+        let composed = (batch_norm2d(
+            &inp.x,
+            &inp.gamma,
+            &inp.beta,
+            statistics(fixed, &mean, &var),
+            eps,
+            false,
+        )
+        .unwrap()
+        .output
+            + &r)
+            .unwrap()
+            .relu()
+            .unwrap();
+        let diff = values(&(&out.output - &composed).unwrap())
+            .iter()
+            .fold(0.0f64, |m, v| m.max(v.abs()));
+        assert!(diff < 1e-12, "{case}: fused output differs by {diff}");
+        let g = tensor(draw.normal(out.output.elem_count()), out.output.dims());
+        let grads = analytic(&out.output, &g, &[&xv, &gv, &bv, &rv]);
+        let loss = |t: &[Tensor]| weighted_sum(&run([&t[0], &t[1], &t[2], &t[3]]).output, &g);
+        let inputs = [inp.x.clone(), inp.gamma.clone(), inp.beta.clone(), r.clone()];
+        for (which, name) in ["dx", "dgamma", "dbeta", "dshortcut"].iter().enumerate() {
+            check(&case, name, &inputs, which, &grads[which], &loss, &mut draw);
+        }
+    }
 }

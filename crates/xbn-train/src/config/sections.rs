@@ -49,11 +49,11 @@ impl Default for RunConfig {
             output_dir: PathBuf::from("runs"),
             seed: 0,
             device: "cpu".into(),
-            iterations: 400,
+            iterations: 1000,
             log_every: 20,
             eval_every: 0,
-            checkpoint_every: 200,
-            measure_drift: 100,
+            checkpoint_every: 500,
+            measure_drift: 250,
             drift_sample: 128,
             eval_untrained: true,
             progress: true,
@@ -165,7 +165,7 @@ impl Default for ModelConfig {
             weights: String::new(),
             offline: false,
             freeze_bn: false,
-            channels: vec![32, 64, 128],
+            channels: vec![64, 128, 256, 512],
         }
     }
 }
