@@ -52,8 +52,9 @@ pub(crate) unsafe fn im2col<T: Element>(
                         let start = lo + b - p;
                         dst[lo..hi].copy_from_slice(&src[start..start + (hi - lo)]);
                     } else {
-                        for (j, d) in dst[lo..hi].iter_mut().enumerate() {
-                            *d = src[s * (lo + j) + b - p];
+                        let strided = src[s * lo + b - p..].iter().step_by(s);
+                        for (d, v) in dst[lo..hi].iter_mut().zip(strided) {
+                            *d = *v;
                         }
                     }
                 }
@@ -85,8 +86,9 @@ pub(crate) fn col2im_add<T: Element>(g: &ConvGeometry, cols: &[T], dx: &mut [T],
                             *d += *v;
                         }
                     } else {
-                        for j in lo..hi {
-                            dst[s * j + b - p] += src[j];
+                        let strided = dst[s * lo + b - p..].iter_mut().step_by(s);
+                        for (d, v) in strided.zip(&src[lo..hi]) {
+                            *d += *v;
                         }
                     }
                 }
