@@ -225,6 +225,9 @@ fn main() -> Result<(), BoxError> {
     // candle's own matmul reads RAYON_NUM_THREADS; xbn-nn's kernels use the global rayon pool.
     // SAFETY: set before any other thread of this process exists.
     unsafe { std::env::set_var("RAYON_NUM_THREADS", threads.to_string()) };
+    // The same thread setup as the `xbn-train` binary.
+    // SAFETY: as above, no other thread exists yet.
+    unsafe { xbn_nn::runtime::prefer_rayon_for_cpu_work() };
     rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
         .build_global()?;

@@ -12,6 +12,8 @@ use xbn_nn::model::{Backbone, ResNet, ResNetConfig, SmallCnn, SmallCnnConfig};
 use xbn_nn::optim::{AdamW, AdamWConfig, Optimizer, ParamGroup};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
+    // SAFETY: first statement of main, no other thread exists.
+    unsafe { xbn_nn::runtime::prefer_rayon_for_cpu_work() };
     let args: Vec<String> = std::env::args().skip(1).collect();
     let workload = args.first().map(String::as_str).unwrap_or("cnn32");
     let reps: usize = args.get(1).and_then(|r| r.parse().ok()).unwrap_or(5);

@@ -14,3 +14,4 @@
 pub mod kernels;
 pub mod model;
 pub mod optim;
+pub mod runtime;

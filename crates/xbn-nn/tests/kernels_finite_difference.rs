@@ -481,7 +481,12 @@ fn batch_norm2d_add_relu_gradients_match_finite_differences() {
             batch_norm2d_add_relu(t[0], t[1], t[2], t[3], statistics(fixed, &mean, &var), eps)
                 .unwrap()
         };
-        let out = run([xv.as_tensor(), gv.as_tensor(), bv.as_tensor(), rv.as_tensor()]);
+        let out = run([
+            xv.as_tensor(),
+            gv.as_tensor(),
+            bv.as_tensor(),
+            rv.as_tensor(),
+        ]);
         assert_eq!(out.batch_moments.is_some(), !fixed, "{case}: batch moments");
         // The fused kernel equals the composition it replaces.
         let composed = (batch_norm2d(
@@ -505,7 +510,12 @@ fn batch_norm2d_add_relu_gradients_match_finite_differences() {
         let g = tensor(draw.normal(out.output.elem_count()), out.output.dims());
         let grads = analytic(&out.output, &g, &[&xv, &gv, &bv, &rv]);
         let loss = |t: &[Tensor]| weighted_sum(&run([&t[0], &t[1], &t[2], &t[3]]).output, &g);
-        let inputs = [inp.x.clone(), inp.gamma.clone(), inp.beta.clone(), r.clone()];
+        let inputs = [
+            inp.x.clone(),
+            inp.gamma.clone(),
+            inp.beta.clone(),
+            r.clone(),
+        ];
         for (which, name) in ["dx", "dgamma", "dbeta", "dshortcut"].iter().enumerate() {
             check(&case, name, &inputs, which, &grads[which], &loss, &mut draw);
         }

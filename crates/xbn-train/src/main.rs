@@ -11,6 +11,8 @@ use xbn_train::commands::{data_check::run_data_check, embed::run_embed, eval::ru
 use xbn_train::train::{one_line, train};
 
 fn main() -> anyhow::Result<()> {
+    // SAFETY: first statement of main, before any other thread exists.
+    unsafe { xbn_nn::runtime::prefer_rayon_for_cpu_work() };
     tracing_subscriber::fmt()
         .with_env_filter(
             EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
