@@ -26,11 +26,12 @@ if [ "$(cd "$BAKED" 2>/dev/null && pwd -P)" != "$(pwd -P)" ]; then
   fi
 fi
 
-# 2) CUDA libraries from python's nvidia wheels (cuBLAS, cuRAND, cudart, nvrtc).
+# 2) CUDA libraries from python's nvidia wheels (cuBLAS, cuRAND, cudart, nvrtc, and cuDNN's
+#    nvidia/cudnn/lib: libcudnn.so.9 and the engine libraries it loads, for `xbn-nn/cudnn`).
 export LD_LIBRARY_PATH="$(python3 2>/dev/null -c 'import nvidia,os,glob;print(":".join(sorted({os.path.dirname(p) for d in nvidia.__path__ for p in glob.glob(os.path.join(d,"**","lib","lib*.so*"),recursive=True)})))')${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 # Keep the driver's JIT cache of candle's PTX between processes (the first start compiles it).
 export CUDA_CACHE_MAXSIZE=4294967296 CUDA_CACHE_PATH=${CUDA_CACHE_PATH:-$ROOT/.gpu/nv-cache}
-(nvidia-smi; python3 -c 'import torch;print("torch",torch.__version__,torch.version.cuda)') \
+(nvidia-smi; python3 -c 'import torch;print("torch",torch.__version__,torch.version.cuda,"cudnn",torch.backends.cudnn.version())') \
   > "$OUT/machine.txt" 2>&1
 
 # 3) Unpack.

@@ -17,14 +17,18 @@ use artifacts::test_binaries;
 const RUN_TEMPLATE: &str = include_str!("../../gpu/run.sh");
 
 /// The packages whose tests take a device (the xtask itself has no CUDA feature).
-const PACKAGES: [&str; 6] = [
+const PACKAGES: [&str; 7] = [
     "xbn-core",
     "xbn-memory",
     "xbn-losses",
     "xbn-data",
     "xbn-eval",
+    "xbn-nn",
     "xbn-train",
 ];
+
+/// Installs the link-time cuDNN library into the CUDA wheel prefix (after the toolkit).
+const CUDNN_SCRIPT: &str = "xtask/gpu/install-cudnn.sh";
 
 /// Options of `cargo xtask gpu-pack`.
 #[derive(Args, Debug)]
@@ -42,6 +46,10 @@ pub struct GpuPackArgs {
     /// xz preset (0–9).
     #[arg(long, default_value_t = 6)]
     preset: u8,
+    /// Build the test binaries without cuDNN (`xbn-nn/cudnn`): convolutions then run as
+    /// composed candle ops on CUDA, and the binaries do not need libcudnn.so.9.
+    #[arg(long)]
+    no_cudnn: bool,
 }
 
 fn run(cmd: &mut Command, what: &str) -> anyhow::Result<()> {
@@ -74,18 +82,30 @@ pub fn gpu_pack(args: &GpuPackArgs, workspace: &Path) -> anyhow::Result<PathBuf>
             .current_dir(workspace),
         "CUDA build of xbn-gpu-bench (installs the toolkit wheels once)",
     )?;
+    let features = if args.no_cudnn {
+        "cuda"
+    } else {
+        run(
+            Command::new("bash")
+                .arg(CUDNN_SCRIPT)
+                .current_dir(workspace),
+            "cuDNN for linking (xtask/gpu/install-cudnn.sh, downloads its wheel once)",
+        )?;
+        "cuda,xbn-nn/cudnn"
+    };
     let mut test = Command::new("bash");
     test.arg("-c")
         .arg(concat!(
-            "source <(bash \"$0\" --print-env) && exec cargo test --release --features cuda ",
+            "source <(bash \"$0\" --print-env) && exec cargo test --release ",
             "--target-dir target/cuda --no-run --message-format=json \"$@\""
         ))
-        .arg(&script_s);
+        .arg(&script_s)
+        .args(["--features", features]);
     for p in PACKAGES {
         test.args(["-p", p]);
     }
     eprintln!(
-        "==> CUDA build of the test binaries of {}",
+        "==> CUDA build (--features {features}) of the test binaries of {}",
         PACKAGES.join(", ")
     );
     let output = test

@@ -113,6 +113,10 @@ pub fn conv2d(x: &Tensor, w: &Tensor, params: Conv2dParams) -> Result<Tensor> {
     let geometry = ConvGeometry::new(x.dims(), w.dims(), params)?;
     let cpu_kernel = x.device().is_cpu() && matches!(x.dtype(), DType::F32 | DType::F64);
     if !cpu_kernel {
+        #[cfg(feature = "cudnn")]
+        if x.device().is_cuda() {
+            return super::conv2d_cudnn::conv2d_cudnn(x, w, geometry);
+        }
         return conv2d_unfold(x, w, params);
     }
     if x.dtype() != w.dtype() {

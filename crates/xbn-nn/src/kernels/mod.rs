@@ -17,6 +17,8 @@
 mod batch_norm;
 mod batch_norm_composed;
 mod conv2d;
+#[cfg(feature = "cudnn")]
+mod conv2d_cudnn;
 mod conv2d_unfold;
 mod element;
 mod gemm;
