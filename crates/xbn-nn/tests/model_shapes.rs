@@ -176,3 +176,40 @@ fn same_seed_same_weights() {
     assert_eq!(get(&a), get(&b));
     assert_ne!(get(&a), get(&c));
 }
+
+#[test]
+fn embed_records_no_graph_and_equals_the_evaluation_forward() {
+    let dev = xbn_core::test_device();
+    let cfg = ResNetConfig {
+        base_width: 4,
+        layers: [1, 1, 1, 1],
+        input_size: 32,
+        ..ResNetConfig::default()
+    };
+    let resnet = ResNet::new(&cfg, DType::F32, &dev).unwrap();
+    let cnn = SmallCnn::new(&SmallCnnConfig::default(), DType::F32, &dev).unwrap();
+    for net in [&resnet as &dyn Backbone, &cnn] {
+        let spec = net.input_spec();
+        let images = Tensor::randn(0f32, 1.0, (3, 3, spec.height, spec.width), &dev).unwrap();
+        let graph = net.forward(&images, false).unwrap();
+        // The evaluation forward through the parameters records a graph (they are variables)...
+        assert!(graph.track_op(), "{}: forward should track", net.name());
+        // ...`embed` gives the same embeddings without one.
+        let z = net.embed(&images).unwrap();
+        assert!(!z.track_op(), "{}: embed recorded a graph", net.name());
+        let diff: f32 = (&z - &graph)
+            .unwrap()
+            .abs()
+            .unwrap()
+            .max_all()
+            .unwrap()
+            .to_scalar()
+            .unwrap();
+        assert!(
+            diff == 0.0,
+            "{}: embed differs from forward by {diff}",
+            net.name()
+        );
+        assert!(!xbn_nn::model::is_inference_mode(), "inference mode leaked");
+    }
+}
