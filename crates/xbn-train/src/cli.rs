@@ -57,7 +57,7 @@ pub struct TrainArgs {
     /// `run.output_dir`.
     #[arg(long)]
     pub output_dir: Option<PathBuf>,
-    /// `run.device`: cpu, cuda[:N] or metal.
+    /// `run.device`: `cpu`, `cuda[:N]` or `metal`.
     #[arg(long)]
     pub device: Option<String>,
     /// `run.seed`.

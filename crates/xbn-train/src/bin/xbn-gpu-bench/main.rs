@@ -33,7 +33,7 @@ use timing::{Measurement, Reps};
     about = "GPU benchmark suite of xbn (JSON report)"
 )]
 struct Args {
-    /// Device: cpu, cuda[:N] or metal[:N].
+    /// Device: `cpu`, `cuda[:N]` or `metal[:N]`.
     #[arg(long, default_value = "cuda")]
     device: String,
     /// Tiny sizes (a CPU smoke run of every code path).
