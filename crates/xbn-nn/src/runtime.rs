@@ -5,9 +5,9 @@
 /// candle 0.11 runs large element-wise ops (for example the gradient additions of backward) on
 /// its own pool of spin-waiting workers, next to rayon's pool, which runs xbn's kernels and the
 /// matrix products. With both pools sized to the machine, a worker of one pool keeps spinning on
-/// a core the other needs; on this project's 2-core machine a small-CNN training step took
-/// 42–49 ms with `CANDLE_NUM_THREADS=1` against 73–75 ms without (`examples/step_profile.rs`,
-/// medians of 15 steps, alternating runs). If `CANDLE_NUM_THREADS` is unset this sets it to 1;
+/// a core the other needs; on this project's 2-core machine, while another process kept one
+/// core busy, a small-CNN training step took 42–49 ms with `CANDLE_NUM_THREADS=1` against
+/// 73–75 ms without (`examples/step_profile.rs`, medians of 15 steps, alternating runs). If `CANDLE_NUM_THREADS` is unset this sets it to 1;
 /// rayon's pool (`RAYON_NUM_THREADS`) is untouched.
 ///
 /// # Safety
