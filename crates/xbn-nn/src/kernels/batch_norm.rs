@@ -2,6 +2,7 @@
 
 use std::sync::{Arc, Mutex};
 
+use candle_core::WithDType;
 use candle_core::backend::BackendStorage;
 use candle_core::{CpuStorage, CustomOp3, DType, Error, Layout, Result, Shape, Tensor};
 use rayon::prelude::*;
@@ -366,13 +367,13 @@ impl CustomOp3 for BatchNormOp {
         l3: &Layout,
     ) -> Result<(CpuStorage, Shape)> {
         let out = match s1.dtype() {
-            DType::F32 => f32::into_storage(self.forward(
+            DType::F32 => f32::to_cpu_storage_owned(self.forward(
                 layout_slice(s1, l1, "batch_norm2d")?,
                 layout_slice(s2, l2, "batch_norm2d")?,
                 layout_slice(s3, l3, "batch_norm2d")?,
                 None,
             )?),
-            DType::F64 => f64::into_storage(self.forward(
+            DType::F64 => f64::to_cpu_storage_owned(self.forward(
                 layout_slice(s1, l1, "batch_norm2d")?,
                 layout_slice(s2, l2, "batch_norm2d")?,
                 layout_slice(s3, l3, "batch_norm2d")?,
@@ -500,8 +501,8 @@ impl CustomOp3 for ResidualOp {
         l3: &Layout,
     ) -> Result<(CpuStorage, Shape)> {
         let out = match s1.dtype() {
-            DType::F32 => f32::into_storage(self.forward((s1, l1), (s2, l2), (s3, l3))?),
-            DType::F64 => f64::into_storage(self.forward((s1, l1), (s2, l2), (s3, l3))?),
+            DType::F32 => f32::to_cpu_storage_owned(self.forward((s1, l1), (s2, l2), (s3, l3))?),
+            DType::F64 => f64::to_cpu_storage_owned(self.forward((s1, l1), (s2, l2), (s3, l3))?),
             other => {
                 return Err(Error::Msg(format!(
                     "batch_norm2d_add_relu: unsupported dtype {other:?}"

@@ -1,5 +1,6 @@
 //! 2-D convolution (groups 1, dilation 1) with its own forward and backward.
 
+use candle_core::WithDType;
 use candle_core::backend::BackendStorage;
 use candle_core::{CpuStorage, CustomOp2, DType, Error, Layout, Result, Shape, Tensor};
 use rayon::prelude::*;
@@ -153,12 +154,12 @@ impl CustomOp2 for Conv2dOp {
     ) -> Result<(CpuStorage, Shape)> {
         let g = self.geometry;
         let out = match s1.dtype() {
-            DType::F32 => f32::into_storage(forward(
+            DType::F32 => f32::to_cpu_storage_owned(forward(
                 &g,
                 layout_slice(s1, l1, "conv2d")?,
                 layout_slice(s2, l2, "conv2d")?,
             )),
-            DType::F64 => f64::into_storage(forward(
+            DType::F64 => f64::to_cpu_storage_owned(forward(
                 &g,
                 layout_slice(s1, l1, "conv2d")?,
                 layout_slice(s2, l2, "conv2d")?,

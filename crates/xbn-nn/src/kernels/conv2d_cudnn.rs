@@ -206,7 +206,7 @@ impl CudnnConv2d {
                 backward(g, a, &w, b, false).1
             }
         };
-        Ok(T::into_storage(out))
+        Ok(T::to_cpu_storage_owned(out))
     }
 
     /// The pass on the device with cuDNN.

@@ -4,8 +4,8 @@ use std::ops::{Add, AddAssign, Div, Mul, Neg, Sub};
 
 use candle_core::CpuStorage;
 
-/// `f32` or `f64`: arithmetic plus conversion to and from candle's CPU storage (`from_f64` and
-/// `to_f64` come from candle's `WithDType`).
+/// `f32` or `f64`: arithmetic on top of candle's `WithDType` (which already converts to and from
+/// `f64` and to and from CPU storage: `cpu_storage_as_slice`, `to_cpu_storage_owned`).
 pub trait Element:
     candle_core::WithDType
     + Copy
@@ -26,10 +26,6 @@ pub trait Element:
     const ONE: Self;
     /// Negative infinity (max-pool padding).
     const NEG_INFINITY: Self;
-    /// The storage's elements when it holds this type.
-    fn slice(storage: &CpuStorage) -> Option<&[Self]>;
-    /// Wraps a vector as candle CPU storage.
-    fn into_storage(values: Vec<Self>) -> CpuStorage;
     /// Whether the value is NaN.
     fn is_nan(self) -> bool;
     /// The square root.
@@ -44,15 +40,6 @@ macro_rules! impl_element {
             const ZERO: Self = 0.0;
             const ONE: Self = 1.0;
             const NEG_INFINITY: Self = <$t>::NEG_INFINITY;
-            fn slice(storage: &CpuStorage) -> Option<&[Self]> {
-                match storage {
-                    CpuStorage::$variant(v) => Some(v.as_slice()),
-                    _ => None,
-                }
-            }
-            fn into_storage(values: Vec<Self>) -> CpuStorage {
-                CpuStorage::$variant(values)
-            }
             #[inline]
             fn is_nan(self) -> bool {
                 <$t>::is_nan(self)

@@ -1,5 +1,6 @@
 //! 2-D max pooling with its own forward and backward.
 
+use candle_core::WithDType;
 use candle_core::backend::BackendStorage;
 use candle_core::{CpuStorage, CustomOp1, DType, Error, Layout, Result, Shape, Tensor};
 use rayon::prelude::*;
@@ -137,8 +138,12 @@ impl CustomOp1 for MaxPoolOp {
 
     fn cpu_fwd(&self, s: &CpuStorage, l: &Layout) -> Result<(CpuStorage, Shape)> {
         let out = match s.dtype() {
-            DType::F32 => f32::into_storage(self.window.forward(layout_slice(s, l, "max_pool2d")?)),
-            DType::F64 => f64::into_storage(self.window.forward(layout_slice(s, l, "max_pool2d")?)),
+            DType::F32 => {
+                f32::to_cpu_storage_owned(self.window.forward(layout_slice(s, l, "max_pool2d")?))
+            }
+            DType::F64 => {
+                f64::to_cpu_storage_owned(self.window.forward(layout_slice(s, l, "max_pool2d")?))
+            }
             other => {
                 return Err(Error::Msg(format!(
                     "max_pool2d: unsupported dtype {other:?}"

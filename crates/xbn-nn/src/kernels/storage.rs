@@ -18,7 +18,7 @@ pub(crate) fn layout_slice<'a, T: Element>(
             layout.dims()
         ))
     })?;
-    let all = T::slice(storage).ok_or_else(|| {
+    let all = T::cpu_storage_as_slice(storage).map_err(|_| {
         Error::Msg(format!(
             "{op}: expected {:?} storage, got {:?}",
             T::DTYPE,

@@ -132,12 +132,8 @@ impl Optimizer for AdamW {
     fn state(&self) -> HashMap<String, Tensor> {
         let mut out = HashMap::with_capacity(3 * self.moments.len());
         for (name, (m, v, t)) in &self.moments {
-            // Copies: the CPU update changes the moments in place.
-            let (Ok(m), Ok(v)) = (m.copy(), v.copy()) else {
-                continue;
-            };
-            out.insert(format!("{name}.exp_avg"), m);
-            out.insert(format!("{name}.exp_avg_sq"), v);
+            out.insert(format!("{name}.exp_avg"), snapshot(m));
+            out.insert(format!("{name}.exp_avg_sq"), snapshot(v));
             // Step counts are exact in f64 up to 2^53.
             if let Ok(step) = Tensor::new(&[*t as f64], &Device::Cpu) {
                 out.insert(format!("{name}.step"), step);
@@ -177,4 +173,16 @@ impl Optimizer for AdamW {
         self.moments = moments;
         Ok(())
     }
+}
+
+/// A moment as `state()` hands it out. The CPU update changes moments in place, so CPU moments
+/// are copied (a copy cannot fail there but for an allocation failure, which aborts); on other
+/// devices every step builds new tensors, so sharing the storage is safe.
+fn snapshot(t: &Tensor) -> Tensor {
+    if t.device().is_cpu() {
+        if let Ok(copy) = t.copy() {
+            return copy;
+        }
+    }
+    t.clone()
 }
