@@ -3,25 +3,26 @@
 //! `reference/bench_train_step.py` (PyTorch, same architectures, loss, optimizer and CLI).
 //!
 //! ```text
-//! cargo bench -p xbn-nn --bench train_step -- <workload> [--reps R] [--threads T] [--json out.json]
+//! cargo bench -p xbn-nn --bench train_step -- <workload> [--reps R] [--warmup W] [--threads T] [--json out.json]
 //! ```
 //!
 //! One workload per process, so that a runner can read each workload's peak RSS
 //! (`reference/run_train_bench.sh` runs both engines side by side and writes one table).
 //! Workloads:
 //!
-//! | name | what | batch | pixels | default reps |
+//! | name | what | batch | pixels | default warm-up, reps |
 //! |---|---|---:|---:|---:|
-//! | `cnn32` | small CNN (default config), training step | 64 | 32 | 5 |
-//! | `cnn48` | small CNN, `input_size: 48`, training step | 64 | 48 | 5 |
-//! | `r50b16` | ResNet-50 (`d = 128`), training step | 16 | 224 | 3 |
-//! | `r50b64` | ResNet-50 (`d = 128`), training step | 64 | 224 | 2 |
-//! | `r50embed` | ResNet-50 `embed` (inference mode) | 128 | 224 | 2 |
-//! | `cnnembed` | small CNN `embed` (inference mode) | 256 | 32 | 2 |
+//! | `cnn32` | small CNN (default config), training step | 64 | 32 | 5, 20 |
+//! | `cnn48` | small CNN, `input_size: 48`, training step | 64 | 48 | 5, 20 |
+//! | `r50b16` | ResNet-50 (`d = 128`), training step | 16 | 224 | 1, 3 |
+//! | `r50b64` | ResNet-50 (`d = 128`), training step | 64 | 224 | 1, 2 |
+//! | `r50embed` | ResNet-50 `embed` (inference mode) | 128 | 224 | 1, 2 |
+//! | `cnnembed` | small CNN `embed` (inference mode) | 256 | 32 | 3, 10 |
 //!
-//! One untimed warm-up step, then `R` timed ones. Prints one JSON object (and writes it to
-//! `--json`): `name`, `engine`, `params` (trainable parameter count), `batch`, `size`, `threads`,
-//! `reps`, `times_ms`, `median_ms`, `min_ms`, `max_ms`, and `images_per_s` (batch / median, for
+//! `W` untimed warm-up steps, then `R` timed ones: training runs thousands of steps, so the
+//! steady state is what counts (the first steps of a process also pay for the allocator's and the
+//! thread pools' start). Prints one JSON object (and writes it to `--json`): `name`, `engine`,
+//! `params` (trainable parameter count), `batch`, `size`, `threads`, `warmup`, `reps`, `times_ms`, `median_ms`, `min_ms`, `max_ms`, and `images_per_s` (batch / median, for
 //! every workload; the headline number of the embed workloads). Threads: `--threads T`, else
 //! `RAYON_NUM_THREADS`, else the machine's cores.
 
@@ -46,6 +47,7 @@ struct Workload {
     batch: usize,
     size: usize,
     train: bool,
+    default_warmup: usize,
     default_reps: usize,
 }
 
@@ -56,7 +58,8 @@ const WORKLOADS: [Workload; 6] = [
         batch: 64,
         size: 32,
         train: true,
-        default_reps: 5,
+        default_warmup: 5,
+        default_reps: 20,
     },
     Workload {
         name: "cnn48",
@@ -64,7 +67,8 @@ const WORKLOADS: [Workload; 6] = [
         batch: 64,
         size: 48,
         train: true,
-        default_reps: 5,
+        default_warmup: 5,
+        default_reps: 20,
     },
     Workload {
         name: "r50b16",
@@ -72,6 +76,7 @@ const WORKLOADS: [Workload; 6] = [
         batch: 16,
         size: 224,
         train: true,
+        default_warmup: 1,
         default_reps: 3,
     },
     Workload {
@@ -80,6 +85,7 @@ const WORKLOADS: [Workload; 6] = [
         batch: 64,
         size: 224,
         train: true,
+        default_warmup: 1,
         default_reps: 2,
     },
     Workload {
@@ -88,6 +94,7 @@ const WORKLOADS: [Workload; 6] = [
         batch: 128,
         size: 224,
         train: false,
+        default_warmup: 1,
         default_reps: 2,
     },
     Workload {
@@ -96,13 +103,15 @@ const WORKLOADS: [Workload; 6] = [
         batch: 256,
         size: 32,
         train: false,
-        default_reps: 2,
+        default_warmup: 3,
+        default_reps: 10,
     },
 ];
 
 struct Args {
     workload: &'static Workload,
     reps: usize,
+    warmup: usize,
     threads: Option<usize>,
     json: Option<String>,
 }
@@ -110,7 +119,7 @@ struct Args {
 fn usage() -> String {
     let names: Vec<&str> = WORKLOADS.iter().map(|w| w.name).collect();
     format!(
-        "usage: train_step <{}> [--reps R] [--threads T] [--json out.json]",
+        "usage: train_step <{}> [--reps R] [--warmup W] [--threads T] [--json out.json]",
         names.join("|")
     )
 }
@@ -118,6 +127,7 @@ fn usage() -> String {
 fn parse_args() -> Result<Args, BoxError> {
     let mut workload = None;
     let mut reps = None;
+    let mut warmup = None;
     let mut threads = None;
     let mut json = None;
     let mut it = std::env::args().skip(1);
@@ -125,6 +135,7 @@ fn parse_args() -> Result<Args, BoxError> {
         let mut value = |flag: &str| it.next().ok_or_else(|| format!("{flag} needs a value"));
         match arg.as_str() {
             "--reps" => reps = Some(value("--reps")?.parse::<usize>()?),
+            "--warmup" => warmup = Some(value("--warmup")?.parse::<usize>()?),
             "--threads" => threads = Some(value("--threads")?.parse::<usize>()?),
             "--json" => json = Some(value("--json")?),
             // `cargo bench` passes `--bench` to every bench binary.
@@ -152,6 +163,7 @@ fn parse_args() -> Result<Args, BoxError> {
     Ok(Args {
         workload,
         reps,
+        warmup: warmup.unwrap_or(workload.default_warmup),
         threads,
         json,
     })
@@ -178,8 +190,13 @@ fn build(model: Model, size: usize, dev: &Device) -> Result<Box<dyn Backbone>, B
     })
 }
 
-/// Wall-clock milliseconds of `reps + 1` training steps, the first (warm-up) dropped.
-fn time_train(net: &dyn Backbone, images: &Tensor, reps: usize) -> Result<Vec<f64>, BoxError> {
+/// Wall-clock milliseconds of `warmup + reps` training steps, the warm-up ones dropped.
+fn time_train(
+    net: &dyn Backbone,
+    images: &Tensor,
+    warmup: usize,
+    reps: usize,
+) -> Result<Vec<f64>, BoxError> {
     let groups = net.param_groups();
     let mut opt = AdamW::new(
         vec![
@@ -188,8 +205,8 @@ fn time_train(net: &dyn Backbone, images: &Tensor, reps: usize) -> Result<Vec<f6
         ],
         AdamWConfig::default(),
     )?;
-    let mut times = Vec::with_capacity(reps + 1);
-    for _ in 0..reps + 1 {
+    let mut times = Vec::with_capacity(warmup + reps);
+    for _ in 0..warmup + reps {
         let start = Instant::now();
         let z = net.forward(images, true)?;
         let loss = z.matmul(&z.t()?)?.sum_all()?;
@@ -197,23 +214,33 @@ fn time_train(net: &dyn Backbone, images: &Tensor, reps: usize) -> Result<Vec<f6
         images.device().synchronize()?;
         times.push(start.elapsed().as_secs_f64() * 1e3);
     }
-    times.remove(0);
-    Ok(times)
+    Ok(times.split_off(warmup))
 }
 
-/// Wall-clock milliseconds of `reps + 1` inference-mode embedding passes, the first dropped.
-fn time_embed(net: &dyn Backbone, images: &Tensor, reps: usize) -> Result<Vec<f64>, BoxError> {
-    let mut times = Vec::with_capacity(reps + 1);
-    for _ in 0..reps + 1 {
+/// Wall-clock milliseconds of `warmup + reps` inference-mode embedding passes, the warm-up ones
+/// dropped.
+fn time_embed(
+    net: &dyn Backbone,
+    images: &Tensor,
+    warmup: usize,
+    reps: usize,
+) -> Result<Vec<f64>, BoxError> {
+    let mut times = Vec::with_capacity(warmup + reps);
+    for _ in 0..warmup + reps {
         let start = Instant::now();
         let z = net.embed(images)?;
         images.device().synchronize()?;
         times.push(start.elapsed().as_secs_f64() * 1e3);
         drop(z);
     }
-    times.remove(0);
-    Ok(times)
+    Ok(times.split_off(warmup))
 }
+
+/// mimalloc keeps freed pages for reuse; glibc's allocator returns the large activation and
+/// gradient buffers of every step to the kernel and faults them back in, zeroed, on the next
+/// (see `xbn_nn::runtime`).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> Result<(), BoxError> {
     let args = parse_args()?;
@@ -244,9 +271,9 @@ fn main() -> Result<(), BoxError> {
         .sum();
     let images = Tensor::randn(0f32, 1.0, (w.batch, 3, w.size, w.size), &dev)?;
     let times = if w.train {
-        time_train(net.as_ref(), &images, args.reps)?
+        time_train(net.as_ref(), &images, args.warmup, args.reps)?
     } else {
-        time_embed(net.as_ref(), &images, args.reps)?
+        time_embed(net.as_ref(), &images, args.warmup, args.reps)?
     };
 
     let mut sorted = times.clone();
@@ -266,6 +293,7 @@ fn main() -> Result<(), BoxError> {
         "size": w.size,
         "threads": threads,
         "device": format!("{dev:?}"),
+        "warmup": args.warmup,
         "reps": args.reps,
         "times_ms": times,
         "median_ms": median,

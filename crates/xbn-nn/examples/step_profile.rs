@@ -11,6 +11,12 @@ use candle_core::{DType, Device, Tensor};
 use xbn_nn::model::{Backbone, ResNet, ResNetConfig, SmallCnn, SmallCnnConfig};
 use xbn_nn::optim::{AdamW, AdamWConfig, Optimizer, ParamGroup};
 
+/// mimalloc keeps freed pages for reuse; glibc's allocator returns the large activation and
+/// gradient buffers of every step to the kernel and faults them back in, zeroed, on the next
+/// (see `xbn_nn::runtime`).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     // SAFETY: first statement of main, no other thread exists.
     unsafe { xbn_nn::runtime::prefer_rayon_for_cpu_work() };

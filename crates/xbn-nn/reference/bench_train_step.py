@@ -2,18 +2,18 @@
 
 Same architectures, loss, optimizer, workloads, CLI and JSON keys as the Rust bench:
 
-    python reference/bench_train_step.py <workload> [--reps R] [--threads T] [--json out.json]
+    python reference/bench_train_step.py <workload> [--reps R] [--warmup W] [--threads T] [--json out.json]
 
-Workloads (batch, pixels, default reps): cnn32 (64, 32, 5), cnn48 (64, 48, 5), r50b16 (16, 224, 3),
-r50b64 (64, 224, 2) are training steps: `model.train()`, `z = model(x)`, loss `sum(z @ z.T)`,
+Workloads (batch, pixels, default warm-up and reps): cnn32 (64, 32, 5, 20), cnn48 (64, 48, 5, 20),
+r50b16 (16, 224, 1, 3), r50b64 (64, 224, 1, 2) are training steps: `model.train()`, `z = model(x)`, loss `sum(z @ z.T)`,
 `zero_grad`, `backward`, AdamW step (backbone lr 1e-3, head lr 1e-2, weight decay 1e-4 both,
-PyTorch's default AdamW implementation for the CPU). r50embed (128, 224, 2) and cnnembed (256, 32,
-2) are `model.eval()` forwards under `torch.inference_mode()`.
+PyTorch's default AdamW implementation for the CPU). r50embed (128, 224, 1, 2) and cnnembed (256,
+32, 3, 10) are `model.eval()` forwards under `torch.inference_mode()`.
 
 The small CNN replicates xbn-nn's `SmallCnn` default: blocks of conv3x3 (padding 1, no bias) ->
 BatchNorm2d -> ReLU with channels 32, 64, 128, 256, every block stride 2, global average pool,
 Linear(256, 128), L2 normalize. ResNet-50 is torchvision's `resnet50()` (random init) with `fc`
-replaced by the head Linear(2048, 128) + L2 normalize. One warm-up step, then R timed ones; one
+replaced by the head Linear(2048, 128) + L2 normalize. W warm-up steps, then R timed ones; one
 workload per process so that a runner can read its peak RSS. Threads: --threads, else
 $OMP_NUM_THREADS, else the machine's cores. Prints (and writes to --json) one JSON line.
 """
@@ -26,13 +26,13 @@ import sys
 import time
 
 WORKLOADS = {
-    # name: (model, batch, size, train, default reps)
-    "cnn32": ("cnn", 64, 32, True, 5),
-    "cnn48": ("cnn", 64, 48, True, 5),
-    "r50b16": ("r50", 16, 224, True, 3),
-    "r50b64": ("r50", 64, 224, True, 2),
-    "r50embed": ("r50", 128, 224, False, 2),
-    "cnnembed": ("cnn", 256, 32, False, 2),
+    # name: (model, batch, size, train, default warm-up, default reps)
+    "cnn32": ("cnn", 64, 32, True, 5, 20),
+    "cnn48": ("cnn", 64, 48, True, 5, 20),
+    "r50b16": ("r50", 16, 224, True, 1, 3),
+    "r50b64": ("r50", 64, 224, True, 1, 2),
+    "r50embed": ("r50", 128, 224, False, 1, 2),
+    "cnnembed": ("cnn", 256, 32, False, 3, 10),
 }
 
 
@@ -40,11 +40,13 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("workload", choices=sorted(WORKLOADS))
     ap.add_argument("--reps", type=int)
+    ap.add_argument("--warmup", type=int)
     ap.add_argument("--threads", type=int)
     ap.add_argument("--json")
     args = ap.parse_args()
-    kind, batch, size, train, default_reps = WORKLOADS[args.workload]
+    kind, batch, size, train, default_warmup, default_reps = WORKLOADS[args.workload]
     reps = args.reps or default_reps
+    warmup = default_warmup if args.warmup is None else args.warmup
     threads = args.threads or int(os.environ.get("OMP_NUM_THREADS") or 0) or os.cpu_count() or 1
     # Before torch starts its pools.
     os.environ["OMP_NUM_THREADS"] = str(threads)
@@ -107,7 +109,7 @@ def main():
             betas=(0.9, 0.999),
             eps=1e-8,
         )
-        for _ in range(reps + 1):
+        for _ in range(warmup + reps):
             start = time.perf_counter()
             opt.zero_grad(set_to_none=True)
             z = model(images)
@@ -117,13 +119,13 @@ def main():
             times.append((time.perf_counter() - start) * 1e3)
     else:
         model.eval()
-        for _ in range(reps + 1):
+        for _ in range(warmup + reps):
             start = time.perf_counter()
             with torch.inference_mode():
                 z = model(images)
             times.append((time.perf_counter() - start) * 1e3)
             del z
-    times.pop(0)  # warm-up
+    times = times[warmup:]
 
     median = statistics.median(times)
     out = {
@@ -136,6 +138,7 @@ def main():
         "threads": threads,
         "device": "cpu",
         "torch": torch.__version__,
+        "warmup": warmup,
         "reps": reps,
         "times_ms": times,
         "median_ms": median,

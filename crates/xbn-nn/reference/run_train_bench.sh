@@ -15,6 +15,7 @@
 #   PYTHON     interpreter with torch + torchvision (default: <repo>/.venv/bin/python)
 #   THREADS    threads for both engines (default: nproc)
 #   REPS       timed reps per invocation for both engines (default: each workload's own)
+#   WARMUP     untimed warm-up steps before them, both engines (default: each workload's own)
 #   OUT        results folder (default: <repo>/target/train-bench, git-ignored)
 #   SKIP_BUILD set to reuse the last built binary (path in $OUT/bin)
 set -euo pipefail
@@ -33,6 +34,7 @@ for w in $WORKLOADS; do
 done
 REPS_ARGS=()
 [ -n "${REPS:-}" ] && REPS_ARGS=(--reps "$REPS")
+[ -n "${WARMUP:-}" ] && REPS_ARGS+=(--warmup "$WARMUP")
 
 if [ ! -x /usr/bin/time ]; then
   echo "installing GNU time (for peak RSS)" >&2
@@ -71,7 +73,7 @@ meta() { # label
   echo "threads=$THREADS"
   echo "invocations=$INVOCATIONS"
   echo "workloads=$WORKLOADS"
-  echo "reps=${REPS:-default}"
+  echo "reps=${REPS:-default} warmup=${WARMUP:-default}"
   echo "rustc=$(rustc --version)"
   echo "python=$("$PY" -c 'import sys; print(sys.version.split()[0])')"
   echo "torch=$("$PY" -c 'import torch; print(torch.__version__)')"

@@ -1,6 +1,6 @@
 //! `kernels::conv2d` on a CUDA device against the CPU kernel: forward output and both gradients
 //! of `L = sum(y · g)`, on random shapes (kernel 1, 3 and 7, stride 1 and 2, non-square maps,
-//! several paddings). Built with the `cudnn` feature this tests the cuDNN op
+//! several paddings), channels-last on both devices. Built with the `cudnn` feature this tests the cuDNN op
 //! (`kernels/conv2d_cudnn.rs`); with `cuda` alone, the composed `conv2d_unfold` fallback.
 //!
 //! Runs only with `XBN_TEST_DEVICE=cuda` (or `cuda:N`); on any other device every test returns
@@ -50,7 +50,7 @@ impl Case {
 
     fn out_dims(&self) -> [usize; 4] {
         let out = |len: usize| (len + 2 * self.padding - self.k) / self.stride + 1;
-        [self.n, self.o, out(self.h), out(self.w)]
+        [self.n, out(self.h), out(self.w), self.o]
     }
 }
 
@@ -233,7 +233,7 @@ fn compare_with_cpu(device: &Device, dtype: DType, tol: f64, seed: u64) {
     for (index, case) in cases(&mut rng).into_iter().enumerate() {
         // Weights ~ N(0, 1/fan_in) keep y of order 1; g ~ N(0, 1) keeps ∂L/∂x of order 1.
         let fan_in = (case.c * case.k * case.k) as f64;
-        let x = normal(&mut rng, &[case.n, case.c, case.h, case.w], 1.0, dtype);
+        let x = normal(&mut rng, &[case.n, case.h, case.w, case.c], 1.0, dtype);
         let w = normal(
             &mut rng,
             &[case.o, case.c, case.k, case.k],
@@ -304,7 +304,7 @@ fn conv2d_on_cuda_is_repeatable() {
             padding: 0,
         },
     ] {
-        let x = normal(&mut rng, &[case.n, case.c, case.h, case.w], 1.0, DType::F32);
+        let x = normal(&mut rng, &[case.n, case.h, case.w, case.c], 1.0, DType::F32);
         let w = normal(&mut rng, &[case.o, case.c, case.k, case.k], 0.1, DType::F32);
         let g = normal(&mut rng, &case.out_dims(), 1.0, DType::F32);
         let bits = |t: &Tensor| -> Vec<u32> {

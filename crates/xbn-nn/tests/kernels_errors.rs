@@ -19,15 +19,15 @@ fn conv2d_refuses_inconsistent_shapes_and_dtypes() {
         stride: 1,
         padding: 1,
     };
-    let m = message(conv2d(&zeros(&[2, 3, 8, 8]), &zeros(&[4, 5, 3, 3]), p));
+    let m = message(conv2d(&zeros(&[2, 8, 8, 3]), &zeros(&[4, 5, 3, 3]), p));
     assert!(
-        m.contains("[2, 3, 8, 8]") && m.contains("[4, 5, 3, 3]") && m.contains("channels"),
+        m.contains("[2, 8, 8, 3]") && m.contains("[4, 5, 3, 3]") && m.contains("channels"),
         "{m}"
     );
     let m = message(conv2d(&zeros(&[2, 3, 8]), &zeros(&[4, 3, 3, 3]), p));
-    assert!(m.contains("(N, C, H, W)"), "{m}");
+    assert!(m.contains("(N, H, W, C)"), "{m}");
     let m = message(conv2d(
-        &zeros(&[1, 3, 8, 8]),
+        &zeros(&[1, 8, 8, 3]),
         &zeros(&[4, 3, 3, 3]),
         Conv2dParams {
             stride: 0,
@@ -36,7 +36,7 @@ fn conv2d_refuses_inconsistent_shapes_and_dtypes() {
     ));
     assert!(m.contains("stride 0"), "{m}");
     let m = message(conv2d(
-        &zeros(&[1, 3, 2, 2]),
+        &zeros(&[1, 2, 2, 3]),
         &zeros(&[4, 3, 7, 7]),
         Conv2dParams {
             stride: 1,
@@ -45,7 +45,7 @@ fn conv2d_refuses_inconsistent_shapes_and_dtypes() {
     ));
     assert!(m.contains("smaller than the kernel"), "{m}");
     let w64 = zeros(&[4, 3, 3, 3]).to_dtype(DType::F64).unwrap();
-    let m = message(conv2d(&zeros(&[1, 3, 8, 8]), &w64, p));
+    let m = message(conv2d(&zeros(&[1, 8, 8, 3]), &w64, p));
     assert!(m.contains("F32") && m.contains("F64"), "{m}");
 }
 
@@ -53,7 +53,7 @@ fn conv2d_refuses_inconsistent_shapes_and_dtypes() {
 fn batch_norm2d_refuses_bad_parameters_and_inputs() {
     let (g, b) = (zeros(&[3]), zeros(&[3]));
     let m = message(batch_norm2d(
-        &zeros(&[2, 3, 4, 4]),
+        &zeros(&[2, 4, 4, 3]),
         &zeros(&[4]),
         &b,
         BatchNormStatistics::Batch,
@@ -61,7 +61,7 @@ fn batch_norm2d_refuses_bad_parameters_and_inputs() {
         false,
     ));
     assert!(
-        m.contains("γ") && m.contains("[4]") && m.contains("[2, 3, 4, 4]"),
+        m.contains("γ") && m.contains("[4]") && m.contains("[2, 4, 4, 3]"),
         "{m}"
     );
     let m = message(batch_norm2d(
@@ -72,9 +72,9 @@ fn batch_norm2d_refuses_bad_parameters_and_inputs() {
         1e-5,
         false,
     ));
-    assert!(m.contains("(N, C, H, W)") && m.contains("[2, 3, 4]"), "{m}");
+    assert!(m.contains("(N, H, W, C)") && m.contains("[2, 3, 4]"), "{m}");
     let m = message(batch_norm2d(
-        &zeros(&[1, 3, 1, 1]),
+        &zeros(&[1, 1, 1, 3]),
         &g,
         &b,
         BatchNormStatistics::Batch,
@@ -91,21 +91,21 @@ fn batch_norm2d_refuses_bad_parameters_and_inputs() {
         mean: &mean,
         var: &var,
     };
-    assert!(batch_norm2d(&zeros(&[1, 3, 1, 1]), &g, &b, fixed, 1e-5, true).is_ok());
+    assert!(batch_norm2d(&zeros(&[1, 1, 1, 3]), &g, &b, fixed, 1e-5, true).is_ok());
     let m = message(batch_norm2d_add_relu(
-        &zeros(&[2, 3, 4, 4]),
+        &zeros(&[2, 4, 4, 3]),
         &g,
         &b,
-        &zeros(&[2, 3, 4, 5]),
+        &zeros(&[2, 4, 5, 3]),
         BatchNormStatistics::Batch,
         1e-5,
     ));
-    assert!(m.contains("shortcut") && m.contains("[2, 3, 4, 5]"), "{m}");
+    assert!(m.contains("shortcut") && m.contains("[2, 4, 5, 3]"), "{m}");
 }
 
 #[test]
 fn max_pool2d_refuses_bad_windows() {
-    let x = zeros(&[1, 2, 6, 6]);
+    let x = zeros(&[1, 6, 6, 2]);
     let m = message(max_pool2d(&x, 3, 2, 2));
     assert!(m.contains("padding 2"), "{m}");
     let m = message(max_pool2d(&x, 0, 1, 0));
@@ -113,5 +113,5 @@ fn max_pool2d_refuses_bad_windows() {
     let m = message(max_pool2d(&zeros(&[1, 2, 2, 2]), 5, 1, 1));
     assert!(m.contains("smaller than the kernel"), "{m}");
     let m = message(max_pool2d(&zeros(&[2, 6, 6]), 3, 2, 1));
-    assert!(m.contains("(N, C, H, W)"), "{m}");
+    assert!(m.contains("(N, H, W, C)"), "{m}");
 }

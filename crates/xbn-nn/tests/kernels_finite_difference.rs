@@ -152,7 +152,7 @@ fn conv2d_gradients_match_finite_differences() {
             [n, c, h, w]
         );
         let params = Conv2dParams { stride, padding };
-        let x = tensor(draw.normal(n * c * h * w), &[n, c, h, w]);
+        let x = tensor(draw.normal(n * c * h * w), &[n, h, w, c]);
         let wt = tensor(draw.normal(o * c * k * k), &[o, c, k, k]);
         let (xv, wv) = (
             Var::from_tensor(&x).unwrap(),
@@ -180,7 +180,7 @@ fn conv2d_gradients_match_finite_differences() {
     }
 }
 
-/// BatchNorm inputs for `(N, C, H, W)`: per-channel shifted and scaled `x`, `γ` of both signs,
+/// BatchNorm inputs for sizes `[N, C, H, W]`, `x` channels-last `(N, H, W, C)`: per-channel shifted and scaled `x`, `γ` of both signs,
 /// `β`, and fixed statistics. Under ReLU they are redrawn until every pre-activation (with the
 /// statistics `fixed` selects) is at least `1e-3` from zero.
 struct BnInputs {
@@ -198,7 +198,7 @@ fn bn_inputs(draw: &mut Draw, dims: [usize; 4], fixed: bool, relu: bool, eps: f6
         let scale = draw.uniform(0.5, 3.0, c);
         let mut x = draw.normal(n * c * h * w);
         for (i, v) in x.iter_mut().enumerate() {
-            let ch = (i / (h * w)) % c;
+            let ch = i % c;
             *v = *v * scale[ch] + shift[ch];
         }
         let gamma: Vec<f64> = draw
@@ -208,7 +208,7 @@ fn bn_inputs(draw: &mut Draw, dims: [usize; 4], fixed: bool, relu: bool, eps: f6
             .map(|(i, v)| if i % 3 == 1 { -v } else { v })
             .collect();
         let inputs = BnInputs {
-            x: tensor(x, &dims),
+            x: tensor(x, &[n, h, w, c]),
             gamma: tensor(gamma, &[c]),
             beta: tensor(draw.normal(c).iter().map(|v| 0.5 * v).collect(), &[c]),
             mean: tensor(
@@ -320,8 +320,8 @@ fn batch_norm2d_batch_statistics_gradient_sums_to_zero_per_channel() {
         .unwrap();
         let g = tensor(draw.normal(out.output.elem_count()), out.output.dims());
         let dx = analytic(&out.output, &g, &[&xv]).remove(0);
-        let sums = values(&dx.sum((0, 2, 3)).unwrap());
-        let scale = values(&dx.abs().unwrap().sum((0, 2, 3)).unwrap());
+        let sums = values(&dx.sum((0, 1, 2)).unwrap());
+        let scale = values(&dx.abs().unwrap().sum((0, 1, 2)).unwrap());
         for (ch, (s, m)) in sums.iter().zip(&scale).enumerate() {
             assert!(
                 *m > 0.0,
@@ -338,13 +338,13 @@ fn batch_norm2d_batch_statistics_gradient_sums_to_zero_per_channel() {
 #[test]
 fn max_pool2d_gradients_match_finite_differences() {
     let mut draw = Draw::new(4);
-    // (kernel, stride, padding) with non-square inputs.
+    // (kernel, stride, padding) with non-square channels-last inputs (N, H, W, C).
     let cases = [
-        ((3, 2, 1), [2, 3, 9, 6]),
-        ((2, 2, 0), [1, 2, 8, 11]),
-        ((3, 1, 1), [2, 2, 5, 7]),
-        ((3, 2, 1), [1, 3, 4, 13]),
-        ((2, 2, 0), [3, 1, 7, 5]),
+        ((3, 2, 1), [2, 9, 6, 3]),
+        ((2, 2, 0), [1, 8, 11, 2]),
+        ((3, 1, 1), [2, 5, 7, 2]),
+        ((3, 2, 1), [1, 4, 13, 3]),
+        ((2, 2, 0), [3, 7, 5, 1]),
     ];
     for (idx, &((k, s, p), dims)) in cases.iter().enumerate() {
         let case = format!("pool case {idx} (x {dims:?}, k {k}, s {s}, p {p})");
@@ -378,7 +378,7 @@ fn max_pool2d_gradients_match_finite_differences() {
 #[test]
 fn inference_without_variables_records_no_graph() {
     let mut draw = Draw::new(5);
-    let x = tensor(draw.normal(2 * 3 * 6 * 5), &[2, 3, 6, 5]);
+    let x = tensor(draw.normal(2 * 3 * 6 * 5), &[2, 6, 5, 3]);
     let w = tensor(draw.normal(4 * 3 * 3 * 3), &[4, 3, 3, 3]);
     let (gamma, beta) = (tensor(vec![1.0; 4], &[4]), tensor(vec![0.0; 4], &[4]));
     let (mean, var) = (tensor(vec![0.1; 4], &[4]), tensor(vec![2.0; 4], &[4]));
@@ -453,7 +453,7 @@ fn batch_norm2d_add_relu_gradients_match_finite_differences() {
         let (inp, r) = 'draw: {
             for _ in 0..100 {
                 let inp = bn_inputs(&mut draw, dims, fixed, false, eps);
-                let r = tensor(draw.normal(dims.iter().product()), &dims);
+                let r = tensor(draw.normal(dims.iter().product()), inp.x.dims());
                 let pre = batch_norm2d(
                     &inp.x,
                     &inp.gamma,

@@ -1,7 +1,8 @@
 //! The CPU kernels (`xbn_nn::kernels`) in `f32` against PyTorch's numbers
 //! (`reference/gen_kernel_reference.py` → `tests/data/kernel_reference.safetensors`): forward
 //! outputs and the gradients of `sum(y · g)` with respect to every input, plus the batch moments
-//! of BatchNorm in train mode.
+//! of BatchNorm in train mode. The kernels are channels-last: PyTorch's channels-first inputs,
+//! outputs and gradients `(N, C, H, W)` are permuted to `(N, H, W, C)` here.
 //!
 //! Tolerance rule (absolute-or-relative): every element must satisfy
 //! `|got − want| ≤ 1e-4 · max(1, |want|)`, i.e. an absolute error of `1e-4` for values of magnitude
@@ -40,6 +41,13 @@ impl Reference {
         let t = self.get(name);
         assert_eq!(t.dtype(), DType::F32, "{name} should be f32");
         t.clone()
+    }
+
+    /// A 4-D `f32` tensor of PyTorch's `(N, C, H, W)`, permuted to channels-last.
+    fn f32_last(&self, name: &str) -> Tensor {
+        let t = self.f32(name);
+        assert_eq!(t.rank(), 4, "{name} should be rank 4");
+        t.permute((0, 2, 3, 1)).unwrap().contiguous().unwrap()
     }
 
     fn ints(&self, name: &str) -> Vec<usize> {
@@ -142,9 +150,9 @@ fn conv2d_matches_pytorch() {
     let cases = reference.counts()[0];
     for i in 0..cases {
         let case = format!("conv.{i}");
-        let x = var(&reference.f32(&format!("{case}.x")));
+        let x = var(&reference.f32_last(&format!("{case}.x")));
         let w = var(&reference.f32(&format!("{case}.w")));
-        let g = reference.f32(&format!("{case}.g"));
+        let g = reference.f32_last(&format!("{case}.g"));
         let &[stride, padding] = reference.ints(&format!("{case}.params")).as_slice() else {
             panic!("{case}.params should be [stride, padding]");
         };
@@ -154,13 +162,13 @@ fn conv2d_matches_pytorch() {
             Conv2dParams { stride, padding },
         )
         .unwrap_or_else(|e| panic!("{case}: {e}"));
-        assert_close(&case, "y", &y, &reference.f32(&format!("{case}.y")));
+        assert_close(&case, "y", &y, &reference.f32_last(&format!("{case}.y")));
         let grads = gradients(&y, &g, &[&x, &w], &case);
         assert_close(
             &case,
             "dx",
             &grads[0],
-            &reference.f32(&format!("{case}.dx")),
+            &reference.f32_last(&format!("{case}.dx")),
         );
         assert_close(
             &case,
@@ -178,10 +186,10 @@ fn batch_norm2d_matches_pytorch() {
     let (mut train_cases, mut eval_cases, mut relu_cases) = (0, 0, 0);
     for i in 0..cases {
         let case = format!("bn.{i}");
-        let x = var(&reference.f32(&format!("{case}.x")));
+        let x = var(&reference.f32_last(&format!("{case}.x")));
         let gamma = var(&reference.f32(&format!("{case}.gamma")));
         let beta = var(&reference.f32(&format!("{case}.beta")));
-        let g = reference.f32(&format!("{case}.g"));
+        let g = reference.f32_last(&format!("{case}.g"));
         let &[eps, train, relu] = reference.floats(&format!("{case}.params")).as_slice() else {
             panic!("{case}.params should be [eps, train, relu]");
         };
@@ -214,7 +222,7 @@ fn batch_norm2d_matches_pytorch() {
             &case,
             "y",
             &out.output,
-            &reference.f32(&format!("{case}.y")),
+            &reference.f32_last(&format!("{case}.y")),
         );
         match (&out.batch_moments, train) {
             (Some((mean, var)), true) => {
@@ -242,7 +250,7 @@ fn batch_norm2d_matches_pytorch() {
             &case,
             "dx",
             &grads[0],
-            &reference.f32(&format!("{case}.dx")),
+            &reference.f32_last(&format!("{case}.dx")),
         );
         assert_close(
             &case,
@@ -269,21 +277,21 @@ fn max_pool2d_matches_pytorch() {
     let cases = reference.counts()[2];
     for i in 0..cases {
         let case = format!("pool.{i}");
-        let x = var(&reference.f32(&format!("{case}.x")));
-        let g = reference.f32(&format!("{case}.g"));
+        let x = var(&reference.f32_last(&format!("{case}.x")));
+        let g = reference.f32_last(&format!("{case}.g"));
         let &[kernel, stride, padding] = reference.ints(&format!("{case}.params")).as_slice()
         else {
             panic!("{case}.params should be [kernel, stride, padding]");
         };
         let y = max_pool2d(x.as_tensor(), kernel, stride, padding)
             .unwrap_or_else(|e| panic!("{case}: {e}"));
-        assert_close(&case, "y", &y, &reference.f32(&format!("{case}.y")));
+        assert_close(&case, "y", &y, &reference.f32_last(&format!("{case}.y")));
         let grads = gradients(&y, &g, &[&x], &case);
         assert_close(
             &case,
             "dx",
             &grads[0],
-            &reference.f32(&format!("{case}.dx")),
+            &reference.f32_last(&format!("{case}.dx")),
         );
     }
 }

@@ -60,13 +60,14 @@ fn training_forward_normalizes_and_updates_running_statistics() {
 fn a_single_value_per_channel_is_refused_in_training() {
     let dev = xbn_core::test_device();
     let (layer, _) = bn(2, BatchNormMode::Trained, DType::F32, &dev);
-    let x = Tensor::zeros((1, 2, 1, 1), DType::F32, &dev).unwrap();
+    // Channels-last (N, H, W, C).
+    let x = Tensor::zeros((1, 1, 1, 2), DType::F32, &dev).unwrap();
     assert!(layer.forward(&x, true).is_err());
     assert!(layer.forward(&x, false).is_ok());
     assert!(
         layer
             .forward(
-                &Tensor::zeros((1, 3, 2, 2), DType::F32, &dev).unwrap(),
+                &Tensor::zeros((1, 2, 2, 3), DType::F32, &dev).unwrap(),
                 false
             )
             .is_err()

@@ -1,12 +1,12 @@
-//! Both convolutions (the CPU kernel and the composed fallback for other devices) equal
-//! candle's `conv2d` in value and gradient, for the kernel/stride/padding combinations of the
-//! backbones.
+//! Both convolutions (the channels-last CPU kernel, permuted around, and the channels-first
+//! composed fallback for other devices) equal candle's `conv2d` in value and gradient, for the
+//! kernel/stride/padding combinations of the backbones.
 
 use candle_core::{Device, Tensor, Var};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, StandardNormal};
-use xbn_nn::kernels::{Conv2dParams, conv2d, conv2d_unfold};
+use xbn_nn::kernels::{Conv2dParams, conv2d, conv2d_unfold, to_channels_first, to_channels_last};
 
 fn randn(rng: &mut ChaCha8Rng, shape: &[usize], dev: &Device) -> Tensor {
     let n = shape.iter().product();
@@ -31,7 +31,9 @@ type Conv = fn(&Tensor, &Tensor, Conv2dParams) -> candle_core::Result<Tensor>;
 
 #[test]
 fn kernel_convolution_equals_candle_conv2d_with_gradients() {
-    check_against_candle(conv2d);
+    check_against_candle(|x, w, params| {
+        to_channels_first(&conv2d(&to_channels_last(x)?, w, params)?)
+    });
 }
 
 #[test]

@@ -1,10 +1,12 @@
-//! The differentiable max-pool: a hand-computed example, ties, candle's own pool where it
-//! applies (kernel = stride), and the gradient against central finite differences in f64.
+//! The differentiable max-pool on channels-last `(N, H, W, C)` tensors: a hand-computed example,
+//! ties, candle's own (channels-first) pool where it applies (kernel = stride), and the gradient
+//! against central finite differences in f64.
 
 use candle_core::{DType, Device, Tensor, Var};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, StandardNormal};
+use xbn_nn::kernels::to_channels_last;
 use xbn_nn::model::max_pool2d;
 
 fn randn(rng: &mut ChaCha8Rng, shape: &[usize], dev: &Device) -> Tensor {
@@ -27,9 +29,9 @@ fn pads_with_minus_infinity_and_routes_gradient_to_the_maximum() {
     let dev = xbn_core::test_device();
     // x[i][j] = −(4i + j + 1): every value negative, so zero padding would give 0.
     let values: Vec<f32> = (0..16).map(|k| -(k as f32 + 1.0)).collect();
-    let x = Var::from_tensor(&Tensor::from_vec(values, (1, 1, 4, 4), &dev).unwrap()).unwrap();
+    let x = Var::from_tensor(&Tensor::from_vec(values, (1, 4, 4, 1), &dev).unwrap()).unwrap();
     let y = max_pool2d(x.as_tensor(), 3, 2, 1).unwrap();
-    assert_eq!(y.dims(), &[1, 1, 2, 2]);
+    assert_eq!(y.dims(), &[1, 2, 2, 1]);
     // Windows (rows × cols): {0,1}×{0,1} → x00, {0,1}×{1,2,3} → x01, {1,2,3}×{0,1} → x10,
     // {1,2,3}×{1,2,3} → x11.
     assert_eq!(to_vec(&y), vec![-1.0, -2.0, -5.0, -6.0]);
@@ -45,9 +47,9 @@ fn pads_with_minus_infinity_and_routes_gradient_to_the_maximum() {
 #[test]
 fn ties_send_each_output_gradient_to_exactly_one_input() {
     let dev = xbn_core::test_device();
-    let x = Var::from_tensor(&Tensor::zeros((1, 1, 5, 5), DType::F32, &dev).unwrap()).unwrap();
+    let x = Var::from_tensor(&Tensor::zeros((1, 5, 5, 1), DType::F32, &dev).unwrap()).unwrap();
     let y = max_pool2d(x.as_tensor(), 3, 2, 1).unwrap();
-    assert_eq!(y.dims(), &[1, 1, 3, 3]);
+    assert_eq!(y.dims(), &[1, 3, 3, 1]);
     let grads = y.sum_all().unwrap().backward().unwrap();
     let g = to_vec(grads.get(x.as_tensor()).unwrap());
     assert_eq!(
@@ -64,8 +66,8 @@ fn equals_candle_pool_when_kernel_equals_stride() {
     let x = randn(&mut rng, &[2, 3, 8, 6], &dev)
         .to_dtype(DType::F32)
         .unwrap();
-    let ours = max_pool2d(&x, 2, 2, 0).unwrap();
-    let candle = x.max_pool2d(2).unwrap();
+    let ours = max_pool2d(&to_channels_last(&x).unwrap(), 2, 2, 0).unwrap();
+    let candle = to_channels_last(&x.max_pool2d(2).unwrap()).unwrap();
     assert_eq!(to_vec(&ours), to_vec(&candle));
 }
 
@@ -79,10 +81,10 @@ fn output_sizes_follow_pytorch() {
         (1, 2, 1, 1),
         (17, 33, 9, 17),
     ] {
-        let x = Tensor::zeros((1, 2, h, w), DType::F32, &dev).unwrap();
+        let x = Tensor::zeros((1, h, w, 2), DType::F32, &dev).unwrap();
         assert_eq!(
             max_pool2d(&x, 3, 2, 1).unwrap().dims(),
-            &[1, 2, ho, wo],
+            &[1, ho, wo, 2],
             "input {h}×{w}"
         );
     }

@@ -10,6 +10,12 @@ use xbn_train::cli::{Cli, Command, TrainArgs};
 use xbn_train::commands::{data_check::run_data_check, embed::run_embed, eval::run_eval};
 use xbn_train::train::{one_line, train};
 
+/// mimalloc keeps freed pages for reuse; glibc's allocator returns the large activation and
+/// gradient buffers of every step to the kernel and faults them back in, zeroed, on the next
+/// (see `xbn_nn::runtime`).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> anyhow::Result<()> {
     // SAFETY: first statement of main, before any other thread exists.
     unsafe { xbn_nn::runtime::prefer_rayon_for_cpu_work() };

@@ -1,4 +1,5 @@
-//! 2-D batch normalization (optionally fused with ReLU) with its own forward and backward.
+//! 2-D batch normalization of channels-last tensors (optionally fused with ReLU) with its own
+//! forward and backward.
 
 use std::sync::{Arc, Mutex};
 
@@ -8,14 +9,14 @@ use candle_core::{CpuStorage, CustomOp3, DType, Error, Layout, Result, Shape, Te
 use rayon::prelude::*;
 
 use super::batch_norm_composed::batch_norm2d_composed;
+use super::channel_sums::{gradient_sums, shifted_sums};
 use super::element::Element;
-use super::lanes::{gradient_sums, shifted_sums};
 use super::storage::{cpu_tensor, host_f64, layout_slice, with_slice};
 
 /// Which moments BatchNorm normalizes with.
 #[derive(Debug, Clone, Copy)]
 pub enum BatchNormStatistics<'a> {
-    /// The batch's own biased moments over `(N, H, W)` (PyTorch's `train()` mode); gradients flow
+    /// The batch's own biased moments over `N, H, W` (PyTorch's `train()` mode); gradients flow
     /// through them.
     Batch,
     /// Given moments, e.g. the running statistics (PyTorch's `eval()` mode or frozen BN); they
@@ -38,11 +39,12 @@ pub struct BatchNormOutput {
     pub batch_moments: Option<(Tensor, Tensor)>,
 }
 
-/// `y = act((x − μ) / √(σ² + ε) · γ + β)` per channel `c` of `x` `(N, C, H, W)`, where `act` is
-/// ReLU when `relu` is set and the identity otherwise, and `(μ, σ²)` come from `statistics`.
+/// `y = act((x − μ) / √(σ² + ε) · γ + β)` per channel `c` of a **channels-last** `x`
+/// `(N, H, W, C)`, where `act` is ReLU when `relu` is set and the identity otherwise, and
+/// `(μ, σ²)` come from `statistics` (PyTorch's `F.batch_norm` on `x.permute(0, 3, 1, 2)`).
 ///
-/// On the CPU (`f32`, `f64`) this is a custom op with one statistics pass (shifted sums in `f64`)
-/// and one normalization pass; its backward recomputes `x̂ = (x − μ)/σ` from the kept input,
+/// On the CPU (`f32`, `f64`) this is a custom op with one statistics pass (shifted sums in `f64`,
+/// accumulated along the contiguous channels) and one normalization pass; its backward recomputes `x̂ = (x − μ)/σ` from the kept input,
 /// masks the incoming gradient `g` by `y > 0` under ReLU, and with `m = N·H·W` returns
 ///
 /// - `∂L/∂β = Σ g`, `∂L/∂γ = Σ g·x̂`,
@@ -92,9 +94,9 @@ fn batch_norm2d_impl(
     relu: bool,
 ) -> Result<BatchNormOutput> {
     let dims = x.dims().to_vec();
-    let &[n, c, h, w] = dims.as_slice() else {
+    let &[n, h, w, c] = dims.as_slice() else {
         return Err(Error::Msg(format!(
-            "batch_norm2d: expected input (N, C, H, W), got shape {dims:?}"
+            "batch_norm2d: expected a channels-last input (N, H, W, C), got shape {dims:?}"
         )));
     };
     for (what, t) in [("γ", gamma), ("β", beta)] {
@@ -120,7 +122,7 @@ fn batch_norm2d_impl(
     };
     let saved = Arc::new(Mutex::new(None));
     let op = BatchNormOp {
-        sizes: (n, c, h * w),
+        sizes: (n * h * w, c),
         eps,
         relu,
         fixed,
@@ -166,8 +168,8 @@ struct Moments {
 }
 
 struct BatchNormOp {
-    /// `(N, C, H·W)`.
-    sizes: (usize, usize, usize),
+    /// `(M, C)`: rows `M = N·H·W` of `C` channels.
+    sizes: (usize, usize),
     eps: f64,
     relu: bool,
     /// Fixed `(mean, var)`; `None` normalizes with the batch moments.
@@ -177,10 +179,10 @@ struct BatchNormOp {
 
 impl BatchNormOp {
     fn moments<T: Element>(&self, x: &[T]) -> Moments {
-        let (n, c, hw) = self.sizes;
+        let (m, c) = self.sizes;
         let (mean, var) = match &self.fixed {
             Some((mean, var)) => (mean.clone(), var.clone()),
-            None => channel_moments(x, n, c, hw),
+            None => channel_moments(x, m, c),
         };
         let inv_std = var.iter().map(|v| 1.0 / (v + self.eps).sqrt()).collect();
         Moments { mean, var, inv_std }
@@ -193,7 +195,7 @@ impl BatchNormOp {
         beta: &[T],
         residual: Option<&[T]>,
     ) -> Result<Vec<T>> {
-        let (_, c, hw) = self.sizes;
+        let c = self.sizes.1;
         let moments = self.moments(x);
         // y = x·a_c + b_c with a_c = γ_c/σ_c, b_c = β_c − μ_c·a_c.
         let scale: Vec<T> = (0..c)
@@ -208,30 +210,32 @@ impl BatchNormOp {
             .collect();
         let mut y = vec![T::ZERO; x.len()];
         let relu = self.relu;
-        y.par_chunks_mut(c * hw)
-            .zip(x.par_chunks(c * hw))
+        let block = rows_per_task(c) * c;
+        y.par_chunks_mut(block)
+            .zip(x.par_chunks(block))
             .enumerate()
-            .for_each(|(img, (y_n, x_n))| {
-                for ch in 0..c {
-                    let (a, b) = (scale[ch], shift[ch]);
-                    let dst = &mut y_n[ch * hw..][..hw];
-                    let src = &x_n[ch * hw..][..hw];
-                    match (residual, relu) {
+            .for_each(|(task, (y_b, x_b))| {
+                let r_b = residual.map(|r| &r[task * block..][..x_b.len()]);
+                for (row, (y_r, x_r)) in
+                    y_b.chunks_exact_mut(c).zip(x_b.chunks_exact(c)).enumerate()
+                {
+                    let affine = x_r.iter().zip(scale.iter().zip(&shift));
+                    match (r_b, relu) {
                         (Some(r), _) => {
-                            let r = &r[(img * c + ch) * hw..][..hw];
-                            for ((d, &v), &rv) in dst.iter_mut().zip(src).zip(r) {
+                            let r_r = &r[row * c..][..c];
+                            for ((d, (&v, (&a, &b))), &rv) in y_r.iter_mut().zip(affine).zip(r_r) {
                                 let z = v * a + b + rv;
                                 *d = if z > T::ZERO { z } else { T::ZERO };
                             }
                         }
                         (None, true) => {
-                            for (d, &v) in dst.iter_mut().zip(src) {
+                            for (d, (&v, (&a, &b))) in y_r.iter_mut().zip(affine) {
                                 let z = v * a + b;
                                 *d = if z > T::ZERO { z } else { T::ZERO };
                             }
                         }
                         (None, false) => {
-                            for (d, &v) in dst.iter_mut().zip(src) {
+                            for (d, (&v, (&a, &b))) in y_r.iter_mut().zip(affine) {
                                 *d = v * a + b;
                             }
                         }
@@ -253,7 +257,7 @@ impl BatchNormOp {
         y: &[T],
         dy: &[T],
     ) -> Result<(Vec<T>, Vec<T>, Vec<T>)> {
-        let (n, c, hw) = self.sizes;
+        let (m, c) = self.sizes;
         let moments = self
             .saved
             .lock()
@@ -261,95 +265,78 @@ impl BatchNormOp {
             .clone()
             .ok_or_else(|| Error::Msg("batch_norm2d: backward before forward".into()))?;
         let relu = self.relu;
-        // Σ g and Σ g·x̂ per channel, each channel summed in a fixed order.
-        let sums: Vec<(f64, f64)> = (0..c)
-            .into_par_iter()
-            .map(|ch| {
-                let (mut sg, mut sgc) = (0.0, 0.0);
-                for img in 0..n {
-                    let run = (img * c + ch) * hw..(img * c + ch + 1) * hw;
-                    let (a, b) = gradient_sums(
-                        &dy[run.clone()],
-                        &x[run.clone()],
-                        &y[run],
-                        moments.mean[ch],
-                        relu,
-                    );
-                    sg += a;
-                    sgc += b;
-                }
-                // Σ g·x̂ = (1/σ)·Σ g·(x − μ).
-                (sg, sgc * moments.inv_std[ch])
-            })
+        // Σ g and Σ g·(x − μ) per channel, in a fixed order; Σ g·x̂ = (1/σ)·Σ g·(x − μ).
+        let sums = gradient_sums(dy, x, y, &moments.mean, relu);
+        let sg = sums.first;
+        let sgx: Vec<f64> = sums
+            .second
+            .iter()
+            .zip(&moments.inv_std)
+            .map(|(s, inv)| s * inv)
             .collect();
         // ∂L/∂x = A_c·g + B_c·x + C_c.
-        let m = (n * hw) as f64;
+        let m = m as f64;
         let batch = self.fixed.is_none();
-        let coefficients: Vec<(T, T, T)> = (0..c)
-            .map(|ch| {
-                let (mu, inv, gm) = (moments.mean[ch], moments.inv_std[ch], gamma[ch].to_f64());
-                let a = gm * inv;
-                if batch {
-                    let (sg, sgx) = sums[ch];
-                    let b = -a * inv * sgx / m;
-                    let cst = -a * sg / m - b * mu;
-                    (T::from_f64(a), T::from_f64(b), T::from_f64(cst))
-                } else {
-                    (T::from_f64(a), T::ZERO, T::ZERO)
-                }
-            })
-            .collect();
+        let (mut ca, mut cb, mut cc) = (vec![T::ZERO; c], vec![T::ZERO; c], vec![T::ZERO; c]);
+        for ch in 0..c {
+            let (mu, inv, gm) = (moments.mean[ch], moments.inv_std[ch], gamma[ch].to_f64());
+            let a = gm * inv;
+            ca[ch] = T::from_f64(a);
+            if batch {
+                let b = -a * inv * sgx[ch] / m;
+                cb[ch] = T::from_f64(b);
+                cc[ch] = T::from_f64(-a * sg[ch] / m - b * mu);
+            }
+        }
         let mut dx = vec![T::ZERO; x.len()];
-        dx.par_chunks_mut(c * hw)
-            .zip(x.par_chunks(c * hw))
-            .zip(y.par_chunks(c * hw).zip(dy.par_chunks(c * hw)))
-            .for_each(|((dx_n, x_n), (y_n, dy_n))| {
-                for (ch, &(a, b, cst)) in coefficients.iter().enumerate() {
-                    let run = ch * hw..(ch + 1) * hw;
-                    let rows = dx_n[run.clone()]
-                        .iter_mut()
-                        .zip(&x_n[run.clone()])
-                        .zip(y_n[run.clone()].iter().zip(&dy_n[run]));
-                    if relu {
-                        for ((d, &xv), (&yv, &g)) in rows {
-                            let g = if yv > T::ZERO { g } else { T::ZERO };
-                            *d = a * g + b * xv + cst;
-                        }
-                    } else {
-                        for ((d, &xv), (_, &g)) in rows {
-                            *d = a * g + b * xv + cst;
-                        }
+        let block = rows_per_task(c) * c;
+        dx.par_chunks_mut(block)
+            .zip(x.par_chunks(block))
+            .zip(y.par_chunks(block).zip(dy.par_chunks(block)))
+            .for_each(|((dx_b, x_b), (y_b, dy_b))| {
+                let rows = dx_b
+                    .chunks_exact_mut(c)
+                    .zip(x_b.chunks_exact(c))
+                    .zip(y_b.chunks_exact(c).zip(dy_b.chunks_exact(c)));
+                for ((d_r, x_r), (y_r, g_r)) in rows {
+                    let coefficients = ca.iter().zip(cb.iter().zip(&cc));
+                    let values = x_r.iter().zip(y_r.iter().zip(g_r));
+                    for ((d, (&a, (&b, &cst))), (&xv, (&yv, &g))) in
+                        d_r.iter_mut().zip(coefficients).zip(values)
+                    {
+                        let g = if relu && yv <= T::ZERO { T::ZERO } else { g };
+                        *d = a * g + b * xv + cst;
                     }
                 }
             });
-        let dgamma = sums.iter().map(|s| T::from_f64(s.1)).collect();
-        let dbeta = sums.iter().map(|s| T::from_f64(s.0)).collect();
+        let dgamma = sgx.iter().map(|&s| T::from_f64(s)).collect();
+        let dbeta = sg.iter().map(|&s| T::from_f64(s)).collect();
         Ok((dx, dgamma, dbeta))
     }
 }
 
-/// Biased per-channel mean and variance of `x` `(N, C, HW)`, from sums shifted by each channel's
-/// first value (no cancellation when the mean is large against the spread).
-fn channel_moments<T: Element>(x: &[T], n: usize, c: usize, hw: usize) -> (Vec<f64>, Vec<f64>) {
-    let m = (n * hw) as f64;
-    let per_channel: Vec<(f64, f64)> = (0..c)
-        .into_par_iter()
-        .map(|ch| {
-            let shift = x[ch * hw].to_f64();
-            let (mut s, mut ss) = (0.0, 0.0);
-            for img in 0..n {
-                let (a, b) = shifted_sums(&x[(img * c + ch) * hw..][..hw], shift);
-                s += a;
-                ss += b;
-            }
+/// Rows per parallel task of the element-wise passes (about 16 Ki elements).
+fn rows_per_task(c: usize) -> usize {
+    (16_384 / c.max(1)).max(1)
+}
+
+/// Biased per-channel mean and variance of `x` `(M, C)`, from sums shifted by the first row (no
+/// cancellation when the mean is large against the spread).
+fn channel_moments<T: Element>(x: &[T], m: usize, c: usize) -> (Vec<f64>, Vec<f64>) {
+    let shift: Vec<f64> = x[..c].iter().map(|v| v.to_f64()).collect();
+    let sums = shifted_sums(x, c, &shift);
+    let m = m as f64;
+    shift
+        .iter()
+        .zip(sums.first.iter().zip(&sums.second))
+        .map(|(&sh, (&s, &ss))| {
             let mean_shifted = s / m;
             (
-                shift + mean_shifted,
+                sh + mean_shifted,
                 (ss / m - mean_shifted * mean_shifted).max(0.0),
             )
         })
-        .collect();
-    per_channel.into_iter().unzip()
+        .unzip()
 }
 
 impl CustomOp3 for BatchNormOp {

@@ -16,9 +16,9 @@ pub(crate) fn batch_norm2d_composed(
     eps: f64,
     relu: bool,
 ) -> Result<BatchNormOutput> {
-    let (n, c, h, w) = x.dims4()?;
-    let gamma = gamma.to_dtype(x.dtype())?.reshape((1, c, 1, 1))?;
-    let beta = beta.to_dtype(x.dtype())?.reshape((1, c, 1, 1))?;
+    let (n, h, w, c) = x.dims4()?;
+    let gamma = gamma.to_dtype(x.dtype())?.reshape((1, 1, 1, c))?;
+    let beta = beta.to_dtype(x.dtype())?.reshape((1, 1, 1, c))?;
     let (y, batch_moments) = match statistics {
         BatchNormStatistics::Batch => {
             let m = (n * h * w) as f64;
@@ -36,13 +36,13 @@ pub(crate) fn batch_norm2d_composed(
             let inv_std = (var.detach().to_dtype(x.dtype())? + eps)?
                 .sqrt()?
                 .recip()?
-                .reshape((1, c, 1, 1))?;
+                .reshape((1, 1, 1, c))?;
             let scale = inv_std.broadcast_mul(&gamma)?;
             let shift = beta.broadcast_sub(
                 &mean
                     .detach()
                     .to_dtype(x.dtype())?
-                    .reshape((1, c, 1, 1))?
+                    .reshape((1, 1, 1, c))?
                     .broadcast_mul(&scale)?,
             )?;
             (x.broadcast_mul(&scale)?.broadcast_add(&shift)?, None)
@@ -59,11 +59,10 @@ pub(crate) fn batch_norm2d_composed(
     })
 }
 
-/// `Σ_{n,h,w} x[n,c,h,w]` as a `(1, C, 1, 1)` tensor, summing the contiguous `H·W` run first.
+/// `Σ_{n,h,w} x[n,h,w,c]` as a `(1, 1, 1, C)` tensor: one reduction over the rows of `(N·H·W, C)`.
 fn channel_sums(x: &Tensor) -> Result<Tensor> {
-    let (n, c, h, w) = x.dims4()?;
-    x.reshape((n, c, h * w))?
-        .sum(2)?
+    let (n, h, w, c) = x.dims4()?;
+    x.reshape((n * h * w, c))?
         .sum_keepdim(0)?
-        .reshape((1, c, 1, 1))
+        .reshape((1, 1, 1, c))
 }

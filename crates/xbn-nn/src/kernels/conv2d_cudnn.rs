@@ -25,9 +25,10 @@
 //! deterministic, so a training step is repeatable. Workspaces are allocated per call on the
 //! stream (`cuMemAllocAsync`, from the driver's pool, where the device supports it).
 //!
-//! On the CPU these ops run the CPU kernel's loops (`conv2d::forward`, `conv2d::backward`), which
-//! lets the op wiring be tested without a GPU; [`conv2d`](fn@super::conv2d) itself only sends CUDA
-//! tensors here.
+//! [`conv2d`](fn@super::conv2d) takes channels-last tensors and sends CUDA ones here permuted to
+//! channels-first. On the CPU these ops run the CPU kernel's channels-last loops
+//! (`conv2d_host::forward`, `conv2d_host::backward`) between host permutations, which lets the op
+//! wiring be tested without a GPU.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -46,9 +47,11 @@ use candle_core::{
 };
 use half::{bf16, f16};
 
-use super::conv2d::{Conv2dParams, ConvGeometry, backward, forward};
+use super::conv2d::{Conv2dParams, ConvGeometry};
+use super::conv2d_host::{backward, forward};
 use super::conv2d_unfold::conv2d_unfold;
 use super::element::Element;
+use super::layout::{host_channels_first, host_channels_last};
 use super::storage::layout_slice;
 
 type FwdAlgo = sys::cudnnConvolutionFwdAlgo_t;
@@ -191,19 +194,24 @@ impl CudnnConv2d {
         let a = layout_slice::<T>(s1, l1, self.name())?;
         let b = layout_slice::<T>(s2, l2, self.name())?;
         let g = &self.g;
+        // Activations are channels-first here and channels-last in the host loops.
+        let (input, output) = ((g.c_in, g.h * g.w), (g.c_out, g.positions()));
+        let last = |v: &[T], (c, hw): (usize, usize)| host_channels_last(v, g.n, c, hw);
+        let first = |v: &[T], (c, hw): (usize, usize)| host_channels_first(v, g.n, c, hw);
         let out = match self.pass {
-            Pass::Forward => forward(g, a, b),
+            Pass::Forward => first(&forward(g, &last(a, input), b), output),
             Pass::BackwardData => {
                 // The input gradient does not depend on x: zeros stand in for it.
                 let x = vec![T::ZERO; self.input_dims().iter().product()];
-                backward(g, &x, b, a, true)
+                let dx = backward(g, &x, b, &last(a, output), true)
                     .0
-                    .ok_or_else(|| Error::Msg(format!("{}: no input gradient", self.name())))?
+                    .ok_or_else(|| Error::Msg(format!("{}: no input gradient", self.name())))?;
+                first(&dx, input)
             }
             Pass::BackwardFilter => {
                 // The weight gradient does not depend on W: zeros stand in for it.
                 let w = vec![T::ZERO; self.kernel_dims().iter().product()];
-                backward(g, a, &w, b, false).1
+                backward(g, &last(a, input), &w, &last(b, output), false).1
             }
         };
         Ok(T::to_cpu_storage_owned(out))
@@ -591,7 +599,7 @@ mod tests {
     use candle_core::{Device, Tensor, Var};
 
     use super::*;
-    use crate::kernels::conv2d;
+    use crate::kernels::{conv2d, to_channels_first, to_channels_last};
 
     fn ramp(shape: &[usize], scale: f64) -> Tensor {
         let len: usize = shape.iter().product();
@@ -626,7 +634,9 @@ mod tests {
             let x = Var::from_tensor(&ramp(&shape, 2.0)).unwrap();
             let w = Var::from_tensor(&ramp(&[4, shape[1], k, k], 1.0)).unwrap();
             let g = ConvGeometry::new(x.dims(), w.dims(), params).unwrap();
-            let y_ref = conv2d(x.as_tensor(), w.as_tensor(), params).unwrap();
+            let x_last = to_channels_last(x.as_tensor()).unwrap();
+            let y_ref =
+                to_channels_first(&conv2d(&x_last, w.as_tensor(), params).unwrap()).unwrap();
             let y = conv2d_cudnn(x.as_tensor(), w.as_tensor(), g).unwrap();
             assert!(max_diff(&y, &y_ref) < 1e-12, "forward, {}", describe(&g));
             let dy = ramp(y.dims(), 3.0);

@@ -9,20 +9,20 @@ use super::element::Element;
 use super::max_pool_composed::max_pool2d_composed;
 use super::storage::{cpu_tensor, layout_slice, with_slice};
 
-/// Max pooling of `x` `(N, C, H, W)` over `k×k` windows with stride `s` and padding `p` (padded
-/// with −∞, as PyTorch's `nn.MaxPool2d(k, s, p)`):
-/// `y[n,c,i,j] = max_{0≤a,b<k} x̃[n,c, s·i + a − p, s·j + b − p]`, output size
-/// `⌊(H + 2p − k)/s⌋ + 1`.
+/// Max pooling of a **channels-last** `x` `(N, H, W, C)` over `k×k` windows with stride `s` and
+/// padding `p` (padded with −∞, as PyTorch's `nn.MaxPool2d(k, s, p)` on
+/// `x.permute(0, 3, 1, 2)`): `y[n,i,j,c] = max_{0≤a,b<k} x̃[n, s·i + a − p, s·j + b − p, c]`,
+/// output `(N, H', W', C)` with `H' = ⌊(H + 2p − k)/s⌋ + 1`.
 ///
 /// The gradient of each output flows to the first maximum of its window in row-major order
 /// (PyTorch's CPU rule; a NaN counts as the maximum). On the CPU (`f32`, `f64`) this is a custom
-/// op that scans each window directly and, in backward, finds the maxima again from the kept
-/// input instead of storing indices; other devices use composed candle ops.
+/// op that scans each window along the contiguous channels and, in backward, finds the maxima
+/// again from the kept input instead of storing indices; other devices use composed candle ops.
 pub fn max_pool2d(x: &Tensor, kernel: usize, stride: usize, padding: usize) -> Result<Tensor> {
     let dims = x.dims().to_vec();
-    let &[n, c, h, w] = dims.as_slice() else {
+    let &[n, h, w, c] = dims.as_slice() else {
         return Err(Error::Msg(format!(
-            "max_pool2d: expected input (N, C, H, W), got shape {dims:?}"
+            "max_pool2d: expected a channels-last input (N, H, W, C), got shape {dims:?}"
         )));
     };
     if kernel == 0 || stride == 0 || 2 * padding > kernel {
@@ -40,27 +40,25 @@ pub fn max_pool2d(x: &Tensor, kernel: usize, stride: usize, padding: usize) -> R
         return max_pool2d_composed(x, kernel, stride, padding);
     }
     let window = Window {
-        planes: n * c,
+        n,
         h,
         w,
+        c,
         k: kernel,
         s: stride,
         p: padding,
         ho: (h + 2 * padding - kernel) / stride + 1,
         wo: (w + 2 * padding - kernel) / stride + 1,
     };
-    let op = MaxPoolOp {
-        window,
-        shape: (n, c),
-    };
-    x.contiguous()?.apply_op1(op)
+    x.contiguous()?.apply_op1(MaxPoolOp { window })
 }
 
 #[derive(Debug, Clone, Copy)]
 struct Window {
-    planes: usize,
+    n: usize,
     h: usize,
     w: usize,
+    c: usize,
     k: usize,
     s: usize,
     p: usize,
@@ -68,40 +66,41 @@ struct Window {
     wo: usize,
 }
 
+/// Whether `v` replaces the running maximum `best`: strictly greater, or the first NaN (ties keep
+/// the first position; a NaN is never replaced).
+#[inline]
+fn replaces<T: Element>(v: T, best: T) -> bool {
+    !best.is_nan() && (v > best || v.is_nan())
+}
+
 impl Window {
-    /// The flat index (within a plane) of the first maximum of output `(i, j)`'s window.
+    /// The pixels `(row, column)` of output `(i, j)`'s window inside the image, row-major.
     #[inline]
-    fn argmax<T: Element>(&self, plane: &[T], i: usize, j: usize) -> usize {
+    fn pixels(&self, i: usize, j: usize) -> impl Iterator<Item = usize> + '_ {
         let rows = (self.s * i).saturating_sub(self.p)..(self.s * i + self.k - self.p).min(self.h);
         let cols = (self.s * j).saturating_sub(self.p)..(self.s * j + self.k - self.p).min(self.w);
-        let mut best = rows.start * self.w + cols.start;
-        let mut best_value = T::NEG_INFINITY;
-        let mut found = false;
-        for r in rows {
-            for col in cols.clone() {
-                let v = plane[r * self.w + col];
-                if !found || v > best_value || v.is_nan() {
-                    best = r * self.w + col;
-                    best_value = v;
-                    found = true;
-                    if v.is_nan() {
-                        return best;
-                    }
-                }
-            }
-        }
-        best
+        rows.flat_map(move |r| cols.clone().map(move |col| r * self.w + col))
     }
 
     fn forward<T: Element>(&self, x: &[T]) -> Vec<T> {
-        let (hw, out) = (self.h * self.w, self.ho * self.wo);
-        let mut y = vec![T::ZERO; self.planes * out];
-        y.par_chunks_mut(out)
-            .zip(x.par_chunks(hw))
-            .for_each(|(y_p, x_p)| {
-                for i in 0..self.ho {
-                    for j in 0..self.wo {
-                        y_p[i * self.wo + j] = x_p[self.argmax(x_p, i, j)];
+        let (c, image) = (self.c, self.h * self.w * self.c);
+        let mut y = vec![T::ZERO; self.n * self.ho * self.wo * c];
+        // One task per output row (n, i).
+        y.par_chunks_mut((self.wo * c).max(1))
+            .enumerate()
+            .for_each(|(q, y_row)| {
+                let (img, i) = (q / self.ho, q % self.ho);
+                let x_n = &x[img * image..][..image];
+                for (j, out) in y_row.chunks_exact_mut(c).enumerate() {
+                    let mut pixels = self.pixels(i, j);
+                    let Some(first) = pixels.next() else { continue };
+                    out.copy_from_slice(&x_n[first * c..][..c]);
+                    for pixel in pixels {
+                        for (o, &v) in out.iter_mut().zip(&x_n[pixel * c..][..c]) {
+                            if replaces(v, *o) {
+                                *o = v;
+                            }
+                        }
                     }
                 }
             });
@@ -109,15 +108,33 @@ impl Window {
     }
 
     fn backward<T: Element>(&self, x: &[T], dy: &[T]) -> Vec<T> {
-        let (hw, out) = (self.h * self.w, self.ho * self.wo);
-        let mut dx = vec![T::ZERO; self.planes * hw];
-        dx.par_chunks_mut(hw)
-            .zip(x.par_chunks(hw))
-            .zip(dy.par_chunks(out))
-            .for_each(|((dx_p, x_p), dy_p)| {
+        let (c, image, out) = (self.c, self.h * self.w * self.c, self.ho * self.wo * self.c);
+        let mut dx = vec![T::ZERO; self.n * image];
+        // One task per image: every gradient of an image lands in its own slice.
+        dx.par_chunks_mut(image.max(1))
+            .zip(x.par_chunks(image.max(1)))
+            .zip(dy.par_chunks(out.max(1)))
+            .for_each(|((dx_n, x_n), dy_n)| {
+                let (mut best, mut at) = (vec![T::ZERO; c], vec![0usize; c]);
                 for i in 0..self.ho {
                     for j in 0..self.wo {
-                        dx_p[self.argmax(x_p, i, j)] += dy_p[i * self.wo + j];
+                        let mut pixels = self.pixels(i, j);
+                        let Some(first) = pixels.next() else { continue };
+                        best.copy_from_slice(&x_n[first * c..][..c]);
+                        at.fill(first);
+                        for pixel in pixels {
+                            let values = &x_n[pixel * c..][..c];
+                            for ((b, a), &v) in best.iter_mut().zip(at.iter_mut()).zip(values) {
+                                if replaces(v, *b) {
+                                    *b = v;
+                                    *a = pixel;
+                                }
+                            }
+                        }
+                        let g = &dy_n[(i * self.wo + j) * c..][..c];
+                        for (ch, (&a, &gv)) in at.iter().zip(g).enumerate() {
+                            dx_n[a * c + ch] += gv;
+                        }
                     }
                 }
             });
@@ -127,8 +144,6 @@ impl Window {
 
 struct MaxPoolOp {
     window: Window,
-    /// `(N, C)`.
-    shape: (usize, usize),
 }
 
 impl CustomOp1 for MaxPoolOp {
@@ -150,8 +165,8 @@ impl CustomOp1 for MaxPoolOp {
                 )));
             }
         };
-        let (n, c) = self.shape;
-        Ok((out, Shape::from((n, c, self.window.ho, self.window.wo))))
+        let w = self.window;
+        Ok((out, Shape::from((w.n, w.ho, w.wo, w.c))))
     }
 
     fn bwd(&self, x: &Tensor, _y: &Tensor, dy: &Tensor) -> Result<Option<Tensor>> {

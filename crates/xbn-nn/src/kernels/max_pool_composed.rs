@@ -12,8 +12,9 @@ pub(crate) fn max_pool2d_composed(
     stride: usize,
     padding: usize,
 ) -> Result<Tensor> {
-    let y = pool_along(x, 3, kernel, stride, padding)?;
-    pool_along(&y, 2, kernel, stride, padding)
+    // Channels-last (N, H, W, C): columns are dim 2, rows dim 1.
+    let y = pool_along(x, 2, kernel, stride, padding)?;
+    pool_along(&y, 1, kernel, stride, padding)
 }
 
 /// One-dimensional max pooling along `dim` of a rank-4 tensor.

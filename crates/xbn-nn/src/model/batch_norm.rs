@@ -24,7 +24,8 @@ pub enum BatchNormMode {
     },
 }
 
-/// `y = (x − μ) / sqrt(σ² + ε) · γ + β` per channel of an `(N, C, H, W)` tensor, with torchvision
+/// `y = (x − μ) / sqrt(σ² + ε) · γ + β` per channel of a channels-last `(N, H, W, C)` tensor
+/// (the backbones' internal layout, see [`crate::kernels`]), with torchvision
 /// parameter names `{prefix}.weight` (γ), `.bias` (β), `.running_mean`, `.running_var`.
 #[derive(Debug, Clone)]
 pub struct BatchNorm2d {
@@ -99,7 +100,7 @@ impl BatchNorm2d {
         }
     }
 
-    /// Normalizes `x` `(N, C, H, W)`. With `train` and [`BatchNormMode::Trained`] it uses the
+    /// Normalizes `x` `(N, H, W, C)`. With `train` and [`BatchNormMode::Trained`] it uses the
     /// batch's biased statistics `μ_B, σ²_B` over `(N, H, W)` and then updates the running
     /// statistics with `μ_B` and the unbiased `σ²_B · m/(m−1)`, `m = N·H·W`; otherwise it uses the
     /// running statistics. Runs the fused kernel [`batch_norm2d`].
@@ -131,16 +132,16 @@ impl BatchNorm2d {
         relu: bool,
     ) -> Result<Tensor> {
         let dims = x.dims().to_vec();
-        if dims.len() != 4 || dims[1] != self.channels {
+        if dims.len() != 4 || dims[3] != self.channels {
             return Err(ModelError::BadInput {
                 what: "BatchNorm2d input",
-                expected: format!("(N, {}, H, W)", self.channels),
+                expected: format!("channels-last (N, H, W, {})", self.channels),
                 shape: dims,
             });
         }
         let (gamma, beta) = self.affine();
         if train && self.mode == BatchNormMode::Trained {
-            let m = dims[0] * dims[2] * dims[3];
+            let m = dims[0] * dims[1] * dims[2];
             if m < 2 {
                 return Err(ModelError::BadInput {
                     what: "BatchNorm2d in training mode",

@@ -42,7 +42,8 @@ impl Conv2d {
         })
     }
 
-    /// Applies the convolution to an `(N, c_in, H, W)` tensor with the kernel of
+    /// Applies the convolution to a channels-last `(N, H, W, c_in)` tensor (output
+    /// `(N, H', W', c_out)`) with the kernel of
     /// [`crate::kernels::conv2d`] (its own backward; candle 0.11's conv backward is slow on a CPU
     /// and wrong for non-square inputs with stride 2).
     pub fn forward(&self, x: &Tensor) -> Result<Tensor> {

@@ -6,11 +6,11 @@ use super::error::{ModelError, Result};
 use super::inference::param;
 use super::params::{ParamRole, ParamStore};
 
-/// Global average pooling `(N, C, H, W) → (N, C)`: `g[n,c] = (1/HW) Σ_{h,w} x[n,c,h,w]`.
+/// Global average pooling of a channels-last `(N, H, W, C)` tensor to `(N, C)`:
+/// `g[n,c] = (1/HW) Σ_{h,w} x[n,h,w,c]`.
 pub fn global_avg_pool(x: &Tensor) -> Result<Tensor> {
-    let (n, c, h, w) = x.dims4()?;
-    // One reduction over the contiguous H·W run (faster than candle's reduction over two dims).
-    Ok(x.reshape((n, c, h * w))?.mean(2)?)
+    let (n, h, w, c) = x.dims4()?;
+    Ok(x.reshape((n, h * w, c))?.mean(1)?)
 }
 
 /// Row-wise L2 normalization `z_i = y_i / max(‖y_i‖₂, 1e-12)` (PyTorch's `F.normalize`).

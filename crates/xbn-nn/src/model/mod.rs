@@ -5,6 +5,10 @@
 //! live in a [`VarMap`] under torchvision/timm names, split into trainable backbone and head
 //! groups (separate learning rates) and buffers (BatchNorm running statistics).
 //!
+//! Images come in channels-first, PyTorch's layout; each backbone permutes them once to
+//! channels-last `(N, H, W, C)`, the layout of every layer inside (the kernels of
+//! [`crate::kernels`] were measured faster that way). Weights keep PyTorch's layouts and names.
+//!
 //! ```
 //! use candle_core::{DType, Device, Tensor};
 //! use xbn_nn::model::{Backbone, SmallCnn, SmallCnnConfig};

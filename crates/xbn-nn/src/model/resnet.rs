@@ -9,7 +9,7 @@ use super::error::{ModelError, Result};
 use super::head::{EmbeddingHead, global_avg_pool};
 use super::params::{ParamGroups, ParamRole, ParamRoles, ParamStore};
 use super::{Backbone, IMAGENET_MEAN, IMAGENET_STD, InputSpec, check_images};
-use crate::kernels::max_pool2d;
+use crate::kernels::{max_pool2d, to_channels_last};
 
 /// Bottleneck expansion: a block's output has `4 × planes` channels.
 const EXPANSION: usize = 4;
@@ -191,7 +191,7 @@ impl Backbone for ResNet {
     fn features(&self, images: &Tensor, train: bool) -> Result<Tensor> {
         check_images(images, 3)?;
         let (conv, bn) = &self.stem;
-        let x = bn.forward_relu(&conv.forward(images)?, train)?;
+        let x = bn.forward_relu(&conv.forward(&to_channels_last(images)?)?, train)?;
         let mut x = max_pool2d(&x, 3, 2, 1)?;
         for stage in &self.stages {
             for block in stage {

@@ -9,6 +9,7 @@ use super::error::{ModelError, Result};
 use super::head::{EmbeddingHead, global_avg_pool};
 use super::params::{ParamGroups, ParamRole, ParamRoles, ParamStore};
 use super::{Backbone, InputSpec, check_images};
+use crate::kernels::to_channels_last;
 
 /// Shape of a [`SmallCnn`].
 #[derive(Debug, Clone, PartialEq)]
@@ -112,7 +113,7 @@ impl Backbone for SmallCnn {
 
     fn features(&self, images: &Tensor, train: bool) -> Result<Tensor> {
         check_images(images, 3)?;
-        let mut x = images.clone();
+        let mut x = to_channels_last(images)?;
         for (conv, bn) in &self.blocks {
             x = bn.forward_relu(&conv.forward(&x)?, train)?;
         }

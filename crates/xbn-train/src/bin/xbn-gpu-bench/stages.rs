@@ -89,7 +89,8 @@ pub fn bench_stages(
     }
     let head = EmbeddingHead::new(&mut store, "head", c_in, sizes.dim)?;
     let s = sizes.image_size;
-    let images = Tensor::randn(0f32, 1.0, (batch, 3, s, s), device)?;
+    // The layers work channels-last (N, H, W, C), as inside `ResNet`.
+    let images = Tensor::randn(0f32, 1.0, (batch, s, s, 3), device)?;
     let mut times: [Vec<f64>; 6] = Default::default();
     for i in 0..reps.warmup + reps.iters {
         let mut clock = PhaseClock::start(device)?;
