@@ -82,8 +82,8 @@ def main():
         f"- {meta.get('rustc', '?')}; Python {meta.get('python', '?')}, "
         f"torch {meta.get('torch', '?')}, torchvision {meta.get('torchvision', '?')}",
         f"- invocations per engine and workload: {meta.get('invocations', '?')}; "
-        f"timed reps and warm-up steps per invocation: {meta.get('reps', '?')} "
-        "(default: each workload's own, see `benches/train_step.rs`)",
+        f"timed reps per invocation: {meta.get('reps', '?')}, warm-up steps before them: "
+        f"{meta.get('warmup', '?')} (default: each workload's own, `benches/train_step.rs`)",
         f"- start: {meta.get('start_date', '?')} — `{meta.get('start_uptime', '?').strip()}`",
         f"- end: {meta.get('end_date', '?')} — `{meta.get('end_uptime', '?').strip()}`",
         "- PyTorch's peak RSS from its imports alone (no model, no tensor): "
