@@ -1,6 +1,8 @@
 //! Adaptive cross batch normalization (AXBN): XBN towards Kalman-filtered target moments.
 
-use candle_core::Tensor;
+use std::collections::HashMap;
+
+use candle_core::{Device, Tensor};
 
 use crate::kalman::{FilterState, ObservationNoise};
 use crate::matching::{match_moments, observe};
@@ -187,5 +189,20 @@ impl MomentMatcher for AdaptiveCrossBatchNorm {
 
     fn last_shift(&self) -> Option<MomentShift> {
         self.last.as_ref().and_then(|r| r.shift().ok())
+    }
+
+    /// The filter state; see [`AdaptiveCrossBatchNorm::filter_state_tensors`] for the keys.
+    fn state_tensors(&self, prefix: &str) -> Result<HashMap<String, Tensor>> {
+        self.filter_state_tensors(prefix)
+    }
+
+    /// Restores the filter state; see [`AdaptiveCrossBatchNorm::load_filter_state_tensors`].
+    fn load_state_tensors(
+        &mut self,
+        tensors: &HashMap<String, Tensor>,
+        prefix: &str,
+        device: &Device,
+    ) -> Result<()> {
+        self.load_filter_state_tensors(tensors, prefix, device)
     }
 }

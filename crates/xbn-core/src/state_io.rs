@@ -15,7 +15,8 @@ impl AdaptiveCrossBatchNorm {
     /// The filter state as named tensors, keys `{prefix}initialized` (u8, `[1]`),
     /// `{prefix}iteration` (i64, `[1]`) and, once initialized, `{prefix}mean`, `{prefix}var`,
     /// `{prefix}p_mean`, `{prefix}p_var` (`(d,)`). The prefix is used verbatim (e.g. `"axbn."`).
-    pub fn state_tensors(&self, prefix: &str) -> Result<HashMap<String, Tensor>> {
+    /// [`MomentMatcher::state_tensors`](crate::MomentMatcher::state_tensors) calls this.
+    pub fn filter_state_tensors(&self, prefix: &str) -> Result<HashMap<String, Tensor>> {
         let mut map = HashMap::new();
         let key = |name: &str| format!("{prefix}{name}");
         let (flag, iteration) = match &self.state {
@@ -33,10 +34,13 @@ impl AdaptiveCrossBatchNorm {
     }
 
     /// Restores the filter state from tensors written by
-    /// [`AdaptiveCrossBatchNorm::state_tensors`] with the same `prefix`, placing it on `device`.
+    /// [`AdaptiveCrossBatchNorm::filter_state_tensors`] with the same `prefix`, placing it on
+    /// `device`.
     /// Keys without the prefix are ignored. On error (missing key, bad shape, dtype or value)
     /// the current state is unchanged.
-    pub fn load_state_tensors(
+    /// [`MomentMatcher::load_state_tensors`](crate::MomentMatcher::load_state_tensors) calls
+    /// this.
+    pub fn load_filter_state_tensors(
         &mut self,
         tensors: &HashMap<String, Tensor>,
         prefix: &str,
@@ -90,7 +94,7 @@ impl AdaptiveCrossBatchNorm {
     /// Writes the filter state to a safetensors file (keys of
     /// [`AdaptiveCrossBatchNorm::state_tensors`] with an empty prefix).
     pub fn save_state(&self, path: impl AsRef<Path>) -> Result<()> {
-        candle_core::safetensors::save(&self.state_tensors("")?, path)?;
+        candle_core::safetensors::save(&self.filter_state_tensors("")?, path)?;
         Ok(())
     }
 
@@ -100,6 +104,6 @@ impl AdaptiveCrossBatchNorm {
         let path = path.as_ref();
         let tensors = candle_core::safetensors::load(path, device)
             .map_err(|e| XbnError::State(format!("cannot read `{}`: {e}", path.display())))?;
-        self.load_state_tensors(&tensors, "", device)
+        self.load_filter_state_tensors(&tensors, "", device)
     }
 }

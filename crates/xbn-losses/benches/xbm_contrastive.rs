@@ -10,7 +10,7 @@ use std::time::Instant;
 use candle_core::{DType, Device, Tensor, Var};
 use xbn_core::Identity;
 use xbn_losses::{XbmContrastiveLoss, XbmLoss};
-use xbn_memory::EmbeddingQueue;
+use xbn_memory::{CrossBatchMemory, EmbeddingQueue, MemorySettings};
 
 fn labels(n: usize, classes: u32, per_class: u32, dev: &Device) -> candle_core::Result<Tensor> {
     let v: Vec<u32> = (0..n as u32)
@@ -25,7 +25,8 @@ fn run(reps: usize, b: usize, m: usize, d: usize) -> Result<Vec<f64>, Box<dyn st
     let fill = Tensor::randn(0f32, 1.0, (m, d), &dev)?;
     queue.enqueue(&fill, &labels(m, 2000, 1, &dev)?, 0)?;
     let loss = Box::new(XbmContrastiveLoss::default());
-    let mut xbm = XbmLoss::new(loss, queue, Box::new(Identity), 1.0, 0)?;
+    let memory = CrossBatchMemory::new(queue, Identity, MemorySettings::default())?;
+    let mut xbm = XbmLoss::new(loss, memory, 1.0)?;
     let y = labels(b, 2000, 4, &dev)?;
     let mut times = Vec::with_capacity(reps);
     for _ in 0..reps + 1 {

@@ -9,7 +9,21 @@ use xbn_core::{CrossBatchNorm, Identity, MomentMatcher, XbnConfig};
 use xbn_losses::{
     ContrastiveLoss, Distance, LossError, ProxyAnchorLoss, XbmContrastiveLoss, XbmLoss,
 };
-use xbn_memory::EmbeddingQueue;
+use xbn_memory::{CrossBatchMemory, EmbeddingQueue, MemorySettings};
+
+/// The memory of these tests: `queue` adapted by `matcher`, loss term from `t_start`, filled from
+/// the start, no provenance.
+fn memory<M: MomentMatcher>(
+    queue: EmbeddingQueue,
+    matcher: M,
+    t_start: u64,
+) -> CrossBatchMemory<M> {
+    let settings = MemorySettings {
+        t_start,
+        ..MemorySettings::default()
+    };
+    CrossBatchMemory::new(queue, matcher, settings).unwrap()
+}
 
 fn pml_contrastive() -> Box<ContrastiveLoss> {
     Box::new(ContrastiveLoss::new(1.0, 0.5).with_distance(Distance::Cosine))
@@ -26,7 +40,7 @@ fn matches_pml_cross_batch_memory_over_iterations() {
         .to_scalar::<i64>()
         .unwrap() as usize;
     let queue = EmbeddingQueue::new(cap, 6, DType::F64, &dev).unwrap();
-    let mut xbm = XbmLoss::new(pml_contrastive(), queue, Box::new(Identity), w, 0).unwrap();
+    let mut xbm = XbmLoss::new(pml_contrastive(), memory(queue, Identity, 0), w).unwrap();
     for t in 0..5 {
         let get = |k: &str| data[&format!("{t}/{k}")].clone();
         let a = Var::from_tensor(&get("anchors")).unwrap();
@@ -57,7 +71,7 @@ fn matches_pml_cross_batch_memory_over_iterations() {
             1e-10,
         );
     }
-    assert_eq!(xbm.iteration(), 5);
+    assert_eq!(xbm.memory().iteration(), 5);
     assert_eq!(xbm.memory().len(), cap);
 }
 
@@ -67,10 +81,8 @@ fn warm_up_enqueues_without_memory_term() {
     let queue = EmbeddingQueue::new(32, 4, DType::F32, &dev).unwrap();
     let mut xbm = XbmLoss::new(
         Box::new(XbmContrastiveLoss::default()),
-        queue,
-        Box::new(Identity),
+        memory(queue, Identity, 2),
         1.0,
-        2,
     )
     .unwrap();
     let y = Tensor::new(&[0u32, 0, 1, 1], &dev).unwrap();
@@ -97,10 +109,8 @@ fn memory_term_excludes_own_copy_only() {
     let queue = EmbeddingQueue::new(8, 3, DType::F64, &dev).unwrap();
     let mut xbm = XbmLoss::new(
         Box::new(XbmContrastiveLoss::default()),
-        queue,
-        Box::new(Identity),
+        memory(queue, Identity, 0),
         1.0,
-        0,
     )
     .unwrap();
     let z = Tensor::new(
@@ -123,16 +133,16 @@ fn matcher_adapts_stored_entries_before_enqueue() {
     let dev = xbn_core::test_device();
     let queue = EmbeddingQueue::new(16, 4, DType::F32, &dev).unwrap();
     let matcher = CrossBatchNorm::new(XbnConfig::default()).unwrap();
-    let mut xbm = XbmLoss::new(pml_contrastive(), queue, Box::new(matcher), 1.0, 0).unwrap();
+    let mut xbm = XbmLoss::new(pml_contrastive(), memory(queue, matcher, 0), 1.0).unwrap();
     let y = Tensor::new(&[0u32, 1, 0, 1], &dev).unwrap();
     let z0 = Tensor::randn(0.0f32, 1.0, (4, 4), &dev).unwrap();
     xbm.forward(&z0, &y).unwrap();
-    let before = xbm.memory().embeddings().copy().unwrap();
+    let before = xbm.memory().queue().embeddings().copy().unwrap();
     let z1 = Tensor::randn(3.0f32, 0.5, (4, 4), &dev).unwrap();
     xbm.forward(&z1, &y).unwrap();
     let mut reference = CrossBatchNorm::new(XbnConfig::default()).unwrap();
     let expected = reference.adapt(&before, &z1).unwrap();
-    let stored = xbm.memory().embeddings();
+    let stored = xbm.memory().queue().embeddings();
     assert_close(
         "adapted rows",
         &stored.narrow(0, 0, 4).unwrap(),
@@ -153,11 +163,11 @@ fn matcher_adapts_stored_entries_before_enqueue() {
 fn bad_batch_leaves_memory_unchanged() {
     let dev = xbn_core::test_device();
     let queue = EmbeddingQueue::new(16, 4, DType::F32, &dev).unwrap();
-    let mut xbm = XbmLoss::new(pml_contrastive(), queue, Box::new(Identity), 1.0, 0).unwrap();
+    let mut xbm = XbmLoss::new(pml_contrastive(), memory(queue, Identity, 0), 1.0).unwrap();
     let y = Tensor::new(&[0u32, 1, 0, 1], &dev).unwrap();
     xbm.forward(&Tensor::randn(0.0f32, 1.0, (4, 4), &dev).unwrap(), &y)
         .unwrap();
-    let before = xbm.memory().embeddings().copy().unwrap();
+    let before = xbm.memory().queue().embeddings().copy().unwrap();
     let mut v = vec![0.1f32; 16];
     v[5] = f32::NAN;
     let bad = Tensor::from_vec(v, (4, 4), &dev).unwrap();
@@ -175,16 +185,20 @@ fn bad_batch_leaves_memory_unchanged() {
         xbm.forward(&before, &short),
         Err(LossError::LengthMismatch { .. })
     ));
-    assert_eq!(xbm.iteration(), 1);
+    assert_eq!(xbm.memory().iteration(), 1);
     assert_eq!(xbm.memory().len(), 4);
-    assert_close("memory", &xbm.memory().embeddings(), &before, 0.0, 0.0);
+    assert_close(
+        "memory",
+        &xbm.memory().queue().embeddings(),
+        &before,
+        0.0,
+        0.0,
+    );
     assert!(
         XbmLoss::new(
             pml_contrastive(),
-            xbm.memory().clone(),
-            Box::new(Identity),
-            f64::NAN,
-            0
+            memory(xbm.memory().queue().clone(), Identity, 0),
+            f64::NAN
         )
         .is_err()
     );
@@ -195,7 +209,7 @@ fn proxy_anchor_trains_through_xbm_without_memory_term() {
     let dev = xbn_core::test_device();
     let loss = ProxyAnchorLoss::new(3, 4, DType::F32, &dev).unwrap();
     let queue = EmbeddingQueue::new(16, 4, DType::F32, &dev).unwrap();
-    let mut xbm = XbmLoss::new(Box::new(loss), queue, Box::new(Identity), 1.0, 0).unwrap();
+    let mut xbm = XbmLoss::new(Box::new(loss), memory(queue, Identity, 0), 1.0).unwrap();
     let z = Var::from_tensor(&Tensor::randn(0.0f32, 1.0, (4, 4), &dev).unwrap()).unwrap();
     let terms = xbm
         .forward(z.as_tensor(), &Tensor::new(&[0u32, 1, 2, 1], &dev).unwrap())

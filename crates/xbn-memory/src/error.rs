@@ -38,6 +38,10 @@ pub enum MemoryError {
         /// The returned shape.
         got: Vec<usize>,
     },
+    /// Per-entry provenance is missing, malformed, or asked for at a position that is not
+    /// stored.
+    #[error("memory provenance: {0}")]
+    Provenance(String),
     /// A saved queue is missing a tensor or has an inconsistent shape or value.
     #[error("saved queue: {0}")]
     State(String),

@@ -3,6 +3,7 @@
 use candle_core::{DType, Device, Tensor};
 use xbn_core::{MomentMatcher, check_finite};
 
+use crate::ring::ring_write;
 use crate::{MemoryError, Result};
 
 /// A fixed-capacity FIFO queue of `(embedding, label, iteration)` entries on a candle device.
@@ -153,13 +154,10 @@ impl EmbeddingQueue {
         t.narrow(0, 0, self.len()).unwrap_or_else(|_| t.clone())
     }
 
-    /// Appends a batch: `embeddings (b × d)` (any float dtype, converted to the queue's),
-    /// `labels (b,)` (`i64`, `u32` or `u8`) and the iteration it was computed at. Rows beyond
-    /// the free space overwrite the oldest entries; of a batch with `b > capacity` only the
-    /// newest `capacity` rows are kept. Errors (shape, dtype, `b = 0`, non-finite values) leave
-    /// the queue unchanged.
-    pub fn enqueue(&mut self, embeddings: &Tensor, labels: &Tensor, iteration: u64) -> Result<()> {
-        let (cap, d) = (self.capacity(), self.dim());
+    /// Checks that `embeddings` is `(b × d)` with `b ≥ 1` and finite values and `labels` is
+    /// `(b,)` of an integer dtype the queue accepts; returns `b`.
+    pub fn check_batch(&self, embeddings: &Tensor, labels: &Tensor) -> Result<usize> {
+        let d = self.dim();
         let b = match embeddings.dims() {
             &[b, dd] if dd == d && b >= 1 => b,
             _ => {
@@ -180,6 +178,28 @@ impl EmbeddingQueue {
             return Err(MemoryError::LabelDType(labels.dtype()));
         }
         check_finite("embeddings", embeddings)?;
+        Ok(b)
+    }
+
+    /// Appends a batch: `embeddings (b × d)` (any float dtype, converted to the queue's),
+    /// `labels (b,)` (`i64`, `u32` or `u8`) and the iteration it was computed at. Rows beyond
+    /// the free space overwrite the oldest entries; of a batch with `b > capacity` only the
+    /// newest `capacity` rows are kept. Errors (shape, dtype, `b = 0`, non-finite values) leave
+    /// the queue unchanged.
+    pub fn enqueue(&mut self, embeddings: &Tensor, labels: &Tensor, iteration: u64) -> Result<()> {
+        self.check_batch(embeddings, labels)?;
+        self.write_batch(embeddings, labels, iteration)
+    }
+
+    /// [`EmbeddingQueue::enqueue`] of a batch that already passed
+    /// [`EmbeddingQueue::check_batch`].
+    pub(crate) fn write_batch(
+        &mut self,
+        embeddings: &Tensor,
+        labels: &Tensor,
+        iteration: u64,
+    ) -> Result<()> {
+        let (b, cap) = (embeddings.dims()[0], self.capacity());
         let kept = b.min(cap);
         let skip = b - kept;
         let dev = self.device().clone();
@@ -196,16 +216,12 @@ impl EmbeddingQueue {
             .copy()?;
         let its = Tensor::full(iteration as i64, kept, &dev)?;
         let start = (self.write_position + skip) % cap;
-        let first = kept.min(cap - start);
         for (dst, src) in [
             (&self.embeddings, &emb),
             (&self.labels, &lab),
             (&self.iterations, &its),
         ] {
-            dst.slice_set(&src.narrow(0, 0, first)?, 0, start)?;
-            if kept > first {
-                dst.slice_set(&src.narrow(0, first, kept - first)?, 0, 0)?;
-            }
+            ring_write(dst, src, start)?;
         }
         self.last_rows = (0..b)
             .map(|i| (i >= skip).then_some((self.write_position + i) % cap))

@@ -1,22 +1,21 @@
 //! The training objective of one iteration, xbn-losses' [`XbmLoss`] (spec, "XBM"):
-//! `L_t = ℓ(Z_t, Z_t) + w · ℓ(Z_t, M̂_t)` for `t ≥ t_start`, else `ℓ(Z_t, Z_t)`; each iteration
-//! (1) adapts the stored entries with the moment matcher (identity, XBN or AXBN; the adapted
-//! memory replaces the stored one), (2) enqueues `Z_t` (detached) into xbn-memory's
-//! [`EmbeddingQueue`], (3) computes `ℓ(Z_t, M̂_t)` with each anchor's own copy excluded.
-//! The trainer adds the side table of the memory ([`MemoryLedger`]) and checkpointing.
+//! `L_t = ℓ(Z_t, Z_t) + w · ℓ(Z_t, M̂_t)` for `t ≥ t_start`, else `ℓ(Z_t, Z_t)`. The memory, its
+//! moment matcher (identity, XBN or AXBN), the iteration counter and, for the drift diagnostic,
+//! each entry's provenance all live in one [`CrossBatchMemory`] inside the loss, which saves and
+//! restores as one tensor map (`memory.*` in the checkpoint).
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
 
 use candle_core::{DType, Device, Tensor};
 use xbn_core::{
     AdaptiveCrossBatchNorm, AxbnConfig, CrossBatchNorm, Identity, MomentMatcher, XbnConfig,
 };
 use xbn_losses::{MetricLoss, RefSet, XbmLoss};
-use xbn_memory::EmbeddingQueue;
+use xbn_memory::{
+    BatchProvenance, CrossBatchMemory, EmbeddingQueue, FillPolicy, MemorySettings, NO_AUGMENTATION,
+};
 
-use super::ledger::MemoryLedger;
-use super::shared_matcher::SharedAxbn;
+use super::legacy_checkpoint::legacy_memory_state;
 use crate::config::{NormKind, TrainConfig};
 use crate::error::{Result, TrainError};
 use crate::outputs::metrics::ShiftRecord;
@@ -29,15 +28,16 @@ fn memory_err(e: xbn_memory::MemoryError) -> TrainError {
     TrainError::component("memory", e)
 }
 
-/// Loss terms of one iteration.
+/// Loss terms of one iteration, as tensors: reading them costs a device-to-host copy, so the
+/// trainer reads them only on the iterations it logs.
 #[derive(Debug, Clone)]
 pub struct LossTerms {
     /// `L_t`, differentiable w.r.t. the batch embeddings.
     pub total: Tensor,
-    /// `ℓ(Z, Z)`.
-    pub batch: f64,
-    /// `w · ℓ(Z, M̂)`, when the memory term is on.
-    pub memory: Option<f64>,
+    /// `ℓ(Z, Z)`, detached.
+    pub batch: Tensor,
+    /// `w · ℓ(Z, M̂)`, detached, when the memory term is on.
+    pub memory: Option<Tensor>,
 }
 
 /// The loss with or without a memory (`memory.size = 0`).
@@ -46,199 +46,174 @@ enum Kind {
     Xbm(Box<XbmLoss>),
 }
 
-/// Loss, memory, moment matcher and the memory's side table.
+/// The loss and, with `memory.size > 0`, the cross-batch memory it owns.
 pub struct Objective {
     kind: Kind,
-    axbn: Option<SharedAxbn>,
-    ledger: MemoryLedger,
-    weight: f64,
-    t_start: usize,
 }
 
 impl Objective {
-    /// The objective of `cfg` on `device`.
+    /// The objective of `cfg` on `device`. The memory keeps per-entry provenance only when the
+    /// drift diagnostic is on (`run.measure_drift > 0`).
     pub fn new(cfg: &TrainConfig, loss: Box<dyn MetricLoss>, device: &Device) -> Result<Self> {
-        let d = cfg.model.embedding_dim;
-        let mut axbn = None;
-        let kind = if cfg.memory.size == 0 {
-            Kind::Plain(loss)
-        } else {
-            let matcher: Box<dyn MomentMatcher + Send> = match cfg.norm.kind {
-                NormKind::None => Box::new(Identity),
-                NormKind::Xbn => Box::new(CrossBatchNorm::new(XbnConfig {
-                    eps: cfg.norm.eps,
-                    renormalize: cfg.norm.renormalize,
-                })?),
-                NormKind::Axbn => {
-                    let a = SharedAxbn(Arc::new(Mutex::new(AdaptiveCrossBatchNorm::new(
-                        AxbnConfig {
-                            eps: cfg.norm.eps,
-                            renormalize: cfg.norm.renormalize,
-                            drift_rate: cfg.norm.q,
-                            ..AxbnConfig::default()
-                        },
-                    )?)));
-                    axbn = Some(a.clone());
-                    Box::new(a)
-                }
-            };
-            let queue =
-                EmbeddingQueue::new(cfg.memory.size, d, DType::F32, device).map_err(memory_err)?;
-            Kind::Xbm(Box::new(
-                XbmLoss::new(
-                    loss,
-                    queue,
-                    matcher,
-                    cfg.memory.weight,
-                    cfg.memory.t_start as u64,
-                )
-                .map_err(loss_err)?,
-            ))
+        if cfg.memory.size == 0 {
+            return Ok(Self {
+                kind: Kind::Plain(loss),
+            });
+        }
+        let matcher: Box<dyn MomentMatcher> = match cfg.norm.kind {
+            NormKind::None => Box::new(Identity),
+            NormKind::Xbn => Box::new(CrossBatchNorm::new(XbnConfig {
+                eps: cfg.norm.eps,
+                renormalize: cfg.norm.renormalize,
+            })?),
+            NormKind::Axbn => Box::new(AdaptiveCrossBatchNorm::new(AxbnConfig {
+                eps: cfg.norm.eps,
+                renormalize: cfg.norm.renormalize,
+                drift_rate: cfg.norm.q,
+                ..AxbnConfig::default()
+            })?),
         };
+        let queue =
+            EmbeddingQueue::new(cfg.memory.size, cfg.model.embedding_dim, DType::F32, device)
+                .map_err(memory_err)?;
+        let settings = MemorySettings {
+            t_start: cfg.memory.t_start as u64,
+            fill: FillPolicy::FromStart,
+            provenance: cfg.run.measure_drift > 0,
+        };
+        let memory = CrossBatchMemory::new(queue, matcher, settings).map_err(memory_err)?;
+        let xbm = XbmLoss::new(loss, memory, cfg.memory.weight).map_err(loss_err)?;
         Ok(Self {
-            kind,
-            axbn,
-            ledger: MemoryLedger::new(cfg.memory.size, d),
-            weight: cfg.memory.weight,
-            t_start: cfg.memory.t_start,
+            kind: Kind::Xbm(Box::new(xbm)),
         })
     }
 
-    /// Whether iteration `t` uses the memory term.
-    pub fn memory_on(&self, t: usize) -> bool {
-        matches!(self.kind, Kind::Xbm(_)) && t >= self.t_start
+    /// The cross-batch memory, when there is one.
+    pub fn memory(&self) -> Option<&CrossBatchMemory> {
+        match &self.kind {
+            Kind::Xbm(x) => Some(x.memory()),
+            Kind::Plain(_) => None,
+        }
     }
 
     /// Entries in the memory.
     pub fn memory_fill(&self) -> usize {
-        match &self.kind {
-            Kind::Xbm(x) => x.memory().len(),
-            Kind::Plain(_) => 0,
-        }
+        self.memory().map_or(0, CrossBatchMemory::len)
     }
 
     /// The moments' shift of the last adaptation.
     pub fn last_shift(&self) -> Option<ShiftRecord> {
-        let Kind::Xbm(x) = &self.kind else {
-            return None;
-        };
-        x.matcher().last_shift().map(|s| ShiftRecord {
+        self.memory()?.last_shift().map(|s| ShiftRecord {
             mean: s.mean,
             log_std: s.log_std,
         })
     }
 
-    /// The side table (dataset index and as-enqueued embedding of every entry, oldest first).
-    pub fn ledger(&self) -> &MemoryLedger {
-        &self.ledger
-    }
-
-    /// The queue row holding FIFO position `p` (0 = oldest).
-    fn slot(queue: &EmbeddingQueue, p: usize) -> usize {
-        if queue.is_full() {
-            (queue.write_position() + p) % queue.capacity()
-        } else {
-            p
-        }
-    }
-
-    /// The current (adapted) memory rows at FIFO `positions` (0 = oldest).
-    pub fn memory_rows(&self, positions: &[usize]) -> Result<Tensor> {
-        let Kind::Xbm(x) = &self.kind else {
-            return Err(TrainError::Component {
-                what: "memory",
-                message: "no memory (memory.size = 0)".into(),
-            });
-        };
-        let q = x.memory();
-        let slots: Vec<u32> = positions.iter().map(|&p| Self::slot(q, p) as u32).collect();
-        let idx = Tensor::from_vec(slots, positions.len(), q.device())?;
-        Ok(q.embeddings().index_select(&idx, 0)?)
-    }
-
-    /// Replaces the memory content (warm start at iteration `t`) by `z (n × d)` of images
-    /// `indices`.
-    pub fn fill(&mut self, z: &Tensor, labels: &[i64], indices: &[usize], t: usize) -> Result<()> {
+    /// Replaces the memory content (XBM's warm start) by `z (n × d)` of images `indices`,
+    /// embedded without augmentation.
+    pub fn fill(&mut self, z: &Tensor, labels: &[i64], indices: &[usize]) -> Result<()> {
         let Kind::Xbm(x) = &mut self.kind else {
             return Ok(());
         };
         let y = Tensor::from_slice(labels, labels.len(), z.device())?;
-        let q = x.memory_mut();
-        q.clear();
-        q.enqueue(&z.detach(), &y, t as u64).map_err(memory_err)?;
-        self.ledger.clear();
-        self.ledger.push(indices, z)
+        let idx = index_tensor(indices, z.device())?;
+        let provenance = BatchProvenance {
+            dataset_indices: &idx,
+            augmentation_seed: NO_AUGMENTATION,
+        };
+        x.memory_mut()
+            .refill(&z.detach(), &y, Some(&provenance))
+            .map_err(memory_err)
     }
 
-    /// The loss of iteration `t` for the batch embeddings `z (b × d)` of images `indices`
-    /// with `labels`; updates the memory.
+    /// The loss of iteration `t` for the batch embeddings `z (b × d)` of images `indices` with
+    /// `labels`, augmented with `augmentation_seed`; updates the memory.
     pub fn step(
         &mut self,
         z: &Tensor,
         labels: &[i64],
         indices: &[usize],
         t: usize,
+        augmentation_seed: u64,
     ) -> Result<LossTerms> {
         let y = Tensor::from_slice(labels, labels.len(), z.device())?;
-        let scalar =
-            |t: &Tensor| -> Result<f64> { Ok(t.to_dtype(DType::F64)?.to_scalar::<f64>()?) };
         match &mut self.kind {
             Kind::Plain(loss) => {
                 let batch = loss
                     .forward(z, &y, z, &y, RefSet::SameAsAnchors)
                     .map_err(loss_err)?;
                 Ok(LossTerms {
-                    batch: scalar(&batch)?,
+                    batch: batch.detach(),
                     total: batch,
                     memory: None,
                 })
             }
             Kind::Xbm(x) => {
-                x.set_iteration(t as u64);
-                let terms = x.forward(z, &y).map_err(loss_err)?;
-                self.ledger.push(indices, &z.detach())?;
-                let memory = terms
-                    .memory
-                    .as_ref()
-                    .map(|m| scalar(m).map(|v| v * self.weight))
-                    .transpose()?;
+                let at = x.memory().iteration();
+                if at != t as u64 {
+                    return Err(TrainError::Component {
+                        what: "memory",
+                        message: format!("the memory is at iteration {at}, the trainer at {t}"),
+                    });
+                }
+                // Provenance (an upload of the batch's indices) only when the memory keeps it.
+                let idx = match x.memory().settings().provenance {
+                    true => Some(index_tensor(indices, z.device())?),
+                    false => None,
+                };
+                let provenance = idx.as_ref().map(|idx| BatchProvenance {
+                    dataset_indices: idx,
+                    augmentation_seed,
+                });
+                let terms = x
+                    .forward_with_provenance(z, &y, provenance.as_ref())
+                    .map_err(loss_err)?;
+                let weight = x.weight();
                 Ok(LossTerms {
-                    batch: scalar(&terms.batch)?,
+                    batch: terms.batch.detach(),
                     total: terms.total,
-                    memory,
+                    memory: terms
+                        .memory
+                        .map(|m| m.detach().affine(weight, 0.0))
+                        .transpose()?,
                 })
             }
         }
     }
 
-    /// Memory, side table and AXBN filter state as named tensors (`memory.*`, `ledger.*`,
-    /// `norm.*` once prefixed by the checkpoint).
+    /// The memory's whole state (queue, iteration, matcher, provenance) as `memory.*`.
     pub fn state(&self) -> Result<Vec<(&'static str, HashMap<String, Tensor>)>> {
-        let mut parts = vec![("ledger", self.ledger.state()?)];
-        if let Kind::Xbm(x) = &self.kind {
-            parts.push(("memory", x.memory().to_tensors("").map_err(memory_err)?));
+        match self.memory() {
+            Some(m) => Ok(vec![("memory", m.to_tensors("").map_err(memory_err)?)]),
+            None => Ok(Vec::new()),
         }
-        if let Some(a) = &self.axbn {
-            parts.push(("norm", a.with(|m| m.state_tensors(""))??));
-        }
-        Ok(parts)
     }
 
-    /// Restores what [`Objective::state`] saved (`part(prefix)` gives each part).
+    /// Restores what [`Objective::state`] saved (`part(prefix)` gives each part of a checkpoint
+    /// of `iteration`). Checkpoints of earlier versions (`memory.*` without `iteration`, the
+    /// filter state in `norm.*`, provenance in `ledger.*`) are converted.
     pub fn load_state(
         &mut self,
         part: impl Fn(&str) -> HashMap<String, Tensor>,
+        iteration: usize,
         device: &Device,
     ) -> Result<()> {
-        if let Kind::Xbm(x) = &mut self.kind {
-            let q =
-                EmbeddingQueue::from_tensors(&part("memory"), "", device).map_err(memory_err)?;
-            *x.memory_mut() = q;
+        let Kind::Xbm(x) = &mut self.kind else {
+            return Ok(());
+        };
+        let mut state = part("memory");
+        if !state.contains_key("iteration") {
+            let tracked = x.memory().settings().provenance;
+            state = legacy_memory_state(state, &part("norm"), &part("ledger"), iteration, tracked)?;
         }
-        self.ledger.load_state(&part("ledger"))?;
-        if let Some(a) = &self.axbn {
-            a.with(|m| m.load_state_tensors(&part("norm"), "", device))??;
-        }
-        Ok(())
+        x.memory_mut()
+            .load_tensors(&state, "", device)
+            .map_err(memory_err)
     }
+}
+
+/// Dataset indices as an `(n,)` `i64` tensor on `device`.
+fn index_tensor(indices: &[usize], device: &Device) -> Result<Tensor> {
+    let v: Vec<i64> = indices.iter().map(|&i| i as i64).collect();
+    Ok(Tensor::from_vec(v, indices.len(), device)?)
 }

@@ -62,7 +62,7 @@ pub fn train(cfg: &TrainConfig, resume: bool, stop: Arc<AtomicBool>) -> Result<T
         let mut record = None;
         if it % cfg.run.log_every == 0 || it == total {
             let secs = window.0.elapsed().as_secs_f64().max(1e-9);
-            let rec = s.base_record(&out, window.1 as f64 / secs);
+            let rec = s.base_record(&out, window.1 as f64 / secs)?;
             progress.message(&format!(
                 "loss {:.4}  {:.0} img/s",
                 out.total, rec.images_per_s
@@ -72,7 +72,10 @@ pub fn train(cfg: &TrainConfig, resume: bool, stop: Arc<AtomicBool>) -> Result<T
         }
         if cfg.run.measure_drift > 0 && it % cfg.run.measure_drift == 0 {
             if let Some(d) = s.measure_drift(it)? {
-                let rec = record.get_or_insert_with(|| s.base_record(&out, 0.0));
+                let rec = match &mut record {
+                    Some(rec) => rec,
+                    None => record.insert(s.base_record(&out, 0.0)?),
+                };
                 rec.drift = Some(d);
                 s.log.line(&format!(
                     "iteration {it}: memory drift {:.4} as enqueued, {:.4} after moment matching ({} entries)",
@@ -83,7 +86,10 @@ pub fn train(cfg: &TrainConfig, resume: bool, stop: Arc<AtomicBool>) -> Result<T
         if cfg.run.eval_every > 0 && it % cfg.run.eval_every == 0 {
             let e = s.evaluate()?;
             s.log.line(&format!("iteration {it}: {}", one_line(&e)))?;
-            let rec = record.get_or_insert_with(|| s.base_record(&out, 0.0));
+            let rec = match &mut record {
+                Some(rec) => rec,
+                None => record.insert(s.base_record(&out, 0.0)?),
+            };
             rec.eval = Some(e.metrics.clone());
             s.track_best(&e)?;
             last_eval_at = Some((it, e));

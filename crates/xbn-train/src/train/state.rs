@@ -1,5 +1,6 @@
-//! Saving a session into a checkpoint and restoring it: model, optimizer, memory (with its side
-//! table), AXBN filter state, RNG state (seed and batches drawn) and the iteration.
+//! Saving a session into a checkpoint and restoring it: model, optimizer, the memory (queue,
+//! matcher state, iteration and provenance, one part), RNG state (seed and batches drawn) and
+//! the iteration.
 
 use std::path::Path;
 
@@ -98,7 +99,8 @@ impl Session {
             var.set(&saved[name].to_device(var.device())?.to_dtype(var.dtype())?)?;
         }
         self.optim.load_state(&ck.part("optim"))?;
-        self.objective.load_state(|p| ck.part(p), &self.device)?;
+        self.objective
+            .load_state(|p| ck.part(p), iteration, &self.device)?;
         self.iteration = iteration;
         self.best = match (
             ck.metadata.get("best_value"),
