@@ -5,7 +5,7 @@
 use std::hint::black_box;
 
 use candle_core::{Device, Tensor};
-use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
+use criterion::{BenchmarkId, Criterion, criterion_main};
 use xbn_core::{AdaptiveCrossBatchNorm, AxbnConfig, CrossBatchNorm, MomentMatcher, XbnConfig};
 
 const SIZES: [(usize, usize, usize); 2] = [(8192, 128, 64), (65536, 512, 128)];
@@ -35,5 +35,11 @@ fn bench(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, bench);
+// criterion's macro defines an undocumented public function.
+#[allow(missing_docs)]
+mod group {
+    use super::bench;
+    criterion::criterion_group!(benches, bench);
+}
+use group::benches;
 criterion_main!(benches);

@@ -20,7 +20,6 @@
 //! let adapted = xbn.adapt(&memory, &batch).unwrap(); // (128 × 16), rows of unit norm
 //! assert_eq!(adapted.dims(), &[128, 16]);
 //! ```
-#![warn(missing_docs)]
 
 pub mod axbn;
 mod cpu_kernels;

@@ -92,7 +92,7 @@ impl AdaptiveCrossBatchNorm {
     }
 
     /// Writes the filter state to a safetensors file (keys of
-    /// [`AdaptiveCrossBatchNorm::state_tensors`] with an empty prefix).
+    /// [`AdaptiveCrossBatchNorm::filter_state_tensors`] with an empty prefix).
     pub fn save_state(&self, path: impl AsRef<Path>) -> Result<()> {
         candle_core::safetensors::save(&self.filter_state_tensors("")?, path)?;
         Ok(())

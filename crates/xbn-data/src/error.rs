@@ -9,23 +9,38 @@ pub enum DataError {
     /// A file could not be opened or read.
     #[error("{path}: {source}")]
     Io {
+        /// The file at fault.
         path: PathBuf,
+        /// The underlying error.
         source: std::io::Error,
     },
     /// A line of an annotation file does not parse.
     #[error("{path}:{line}: {message}")]
     Parse {
+        /// The file at fault.
         path: PathBuf,
+        /// Line number (1-based).
         line: usize,
+        /// What is wrong.
         message: String,
     },
     /// An annotation file parses but says something impossible (a JSON field of the wrong type,
     /// an empty bounding box, a class in both halves of a class-disjoint split).
     #[error("{path}: {message}")]
-    Annotation { path: PathBuf, message: String },
+    Annotation {
+        /// The file at fault.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
     /// An image could not be decoded.
     #[error("{path}: cannot decode image: {message}")]
-    Decode { path: PathBuf, message: String },
+    Decode {
+        /// The file at fault.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
     /// An image file listed by an annotation file (or found in a folder) does not exist.
     #[error(
         "{image}: image file missing (listed in {listed_in}); {total} of the dataset's image \

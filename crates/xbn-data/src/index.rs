@@ -31,9 +31,13 @@ pub enum Role {
 /// A pixel rectangle `[x1, x2) × [y1, y2)` in image coordinates.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct BoundingBox {
+    /// Left edge (inclusive).
     pub x1: u32,
+    /// Top edge (inclusive).
     pub y1: u32,
+    /// Right edge (exclusive).
     pub x2: u32,
+    /// Bottom edge (exclusive).
     pub y2: u32,
 }
 
@@ -50,12 +54,16 @@ pub trait ImageProvider: Send + Sync + fmt::Debug {
 pub enum ImageSource {
     /// An image file, optionally cropped to a bounding box (DeepFashion2 items).
     File {
+        /// The image file.
         path: PathBuf,
+        /// The region to keep, if any.
         crop: Option<BoundingBox>,
     },
     /// Image `index` of an in-memory provider.
     Provided {
+        /// The provider holding the image.
         provider: Arc<dyn ImageProvider>,
+        /// Index of the image in the provider.
         index: usize,
     },
 }

@@ -19,7 +19,6 @@
 //! let loss = MultiSimilarityLoss::default().forward(&z, &y, &z, &y, RefSet::SameAsAnchors).unwrap();
 //! assert!(loss.to_scalar::<f32>().unwrap() >= 0.0);
 //! ```
-#![warn(missing_docs)]
 
 mod circle;
 mod const_matmul;

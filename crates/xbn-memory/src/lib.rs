@@ -5,7 +5,6 @@
 //! device, with the same slot layout as pytorch-metric-learning's `CrossBatchMemory`.
 //! See [`EmbeddingQueue`]; [`CrossBatchMemory`] adds the moment matcher, the iteration counter,
 //! `t_start`, the fill policy and per-entry provenance, and owns the memory's whole state.
-#![warn(missing_docs)]
 
 pub mod cross_batch;
 pub mod error;

@@ -9,8 +9,6 @@
 //!
 //! This crate depends on `xbn-core` only; the trainer (`xbn-train`) depends on it.
 
-#![warn(missing_docs)]
-
 pub mod kernels;
 pub mod model;
 pub mod optim;

@@ -29,7 +29,9 @@ pub enum MatValue {
     Cell(Vec<MatValue>),
     /// A struct array: field names and, per element, one value per field.
     Struct {
+        /// The field names.
         fields: Vec<String>,
+        /// Per element of the array, one value per field, in the order of `fields`.
         elements: Vec<Vec<MatValue>>,
     },
     /// Any other class (sparse, object, function handle…), not read.
