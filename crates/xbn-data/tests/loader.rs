@@ -270,3 +270,50 @@ fn bad_settings_and_indices_are_errors() {
     assert!(e.contains("10000") && e.contains("batch 0"), "{e}");
     assert!(l.next().is_none());
 }
+
+/// `(number, augmentation seed, images)` of every batch of a loader over `batches(9)` advanced
+/// by `skip` batches and numbered from `first`, with `workers` threads and a `nice` value.
+fn load_from(skip: usize, first: usize, workers: usize, nice: i32) -> Vec<(usize, u64, Vec<f32>)> {
+    let config = LoaderConfig {
+        workers,
+        seed: 5,
+        prefetch: 2,
+        first_batch: first,
+        nice,
+        ..LoaderConfig::default()
+    };
+    let loader = Loader::new(
+        synthetic(),
+        batches(9).into_iter().skip(skip),
+        transform(),
+        config,
+        Device::Cpu,
+    )
+    .unwrap();
+    loader
+        .map(|b| {
+            let b = b.unwrap();
+            let images = b.images.flatten_all().unwrap().to_vec1::<f32>().unwrap();
+            (b.number, b.augmentation_seed, images)
+        })
+        .collect()
+}
+
+#[test]
+fn a_loader_started_at_batch_k_repeats_the_uninterrupted_batches_from_k() {
+    let straight = load_from(0, 0, 2, 0);
+    assert_eq!(straight.len(), 9);
+    // Resumed at batch 4, with another worker count and lower priority: the same batches 4..9.
+    let resumed = load_from(4, 4, 1, 10);
+    assert_eq!(resumed.len(), 5);
+    for (a, b) in straight[4..].iter().zip(&resumed) {
+        assert_eq!(a.0, b.0, "batch numbers");
+        assert_eq!(a.1, b.1, "augmentation seed of batch {}", a.0);
+        assert_eq!(a.2, b.2, "pixels of batch {}", a.0);
+    }
+    // Without `first_batch` the advanced sampler's first batch would get batch 0's
+    // augmentations: a different seed and different pixels than batch 4 of the straight run.
+    let unnumbered = load_from(4, 0, 1, 0);
+    assert_eq!((unnumbered[0].0, unnumbered[0].1), (0, straight[0].1));
+    assert_ne!(unnumbered[0].2, straight[4].2);
+}

@@ -14,6 +14,14 @@ pub struct LoaderConfig {
     /// depends on neither the number of workers nor their timing. Use a different seed per
     /// epoch.
     pub seed: u64,
+    /// The number of the first batch. A loader restarted at batch `k` of a run (a resumed
+    /// training run, whose sampler was advanced by `k` batches) numbers its batches `k, k + 1,
+    /// …`, so they are augmented exactly as in an uninterrupted run.
+    pub first_batch: usize,
+    /// Nice value added to the worker threads' scheduling priority (Linux; 0 leaves it, and
+    /// other systems ignore it). A trainer whose compute threads use every core sets it so
+    /// that decoding fills their idle moments instead of preempting them.
+    pub nice: i32,
     /// Skip images that fail to decode (with a counted warning) instead of failing the batch.
     pub skip_corrupt: bool,
     /// With `skip_corrupt`, fail once `skipped / attempted > max_skip_fraction` …
@@ -24,13 +32,15 @@ pub struct LoaderConfig {
 }
 
 impl Default for LoaderConfig {
-    /// Two workers, four batches of prefetch, seed 0, no skipping (1 % threshold after 1,000
+    /// Two workers, four batches of prefetch, seed 0, first batch 0, no skipping (1 % threshold after 1,000
     /// images when enabled).
     fn default() -> Self {
         LoaderConfig {
             workers: 2,
             prefetch: 4,
             seed: 0,
+            first_batch: 0,
+            nice: 0,
             skip_corrupt: false,
             max_skip_fraction: 0.01,
             skip_grace: 1000,

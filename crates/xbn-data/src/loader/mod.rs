@@ -48,8 +48,11 @@ use crate::{DataError, DatasetIndex, Result};
 /// One batch of images.
 #[derive(Debug)]
 pub struct Batch {
-    /// Position of the batch in the sampler's sequence (0, 1, 2, …).
+    /// Position of the batch in the sampler's sequence (`first_batch`, `first_batch + 1`, …).
     pub number: usize,
+    /// The seed of the RNG its augmentations drew from (a function of the loader's seed and
+    /// `number`).
+    pub augmentation_seed: u64,
     /// Images, `(n, 3, height, width)` `f32`, on the loader's device.
     pub images: Tensor,
     /// Labels, `(n,)` `u32`, on the loader's device.
@@ -104,6 +107,8 @@ impl Loader {
             index,
             transform,
             seed: config.seed,
+            first_batch: config.first_batch,
+            nice: config.nice,
             skip_corrupt: config.skip_corrupt,
         });
         let sampler = Arc::new(Mutex::new(SamplerState::new(Box::new(batches))));
@@ -205,7 +210,8 @@ impl Loader {
         self.stats.images += n as u64;
         let skipped = raw.skipped.into_iter().map(|(i, _)| i).collect();
         Ok(Batch {
-            number,
+            number: self.config.first_batch + number,
+            augmentation_seed: raw.augmentation_seed,
             images,
             labels,
             indices: raw.indices,

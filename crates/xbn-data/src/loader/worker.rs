@@ -22,6 +22,8 @@ pub(crate) struct RawBatch {
     pub indices: Vec<usize>,
     /// Labels of the images in `data`.
     pub labels: Vec<u32>,
+    /// The seed of the RNG the batch's augmentations drew from.
+    pub augmentation_seed: u64,
     /// `(index, error)` of the images skipped as corrupt.
     pub skipped: Vec<(usize, DataError)>,
 }
@@ -32,11 +34,14 @@ pub(crate) struct Job {
     pub index: Arc<DatasetIndex>,
     pub transform: Arc<dyn Transform>,
     pub seed: u64,
+    pub first_batch: usize,
+    pub nice: i32,
     pub skip_corrupt: bool,
 }
 
 impl Job {
-    /// Builds batch number `number` from dataset `indices`, with the RNG of `(seed, number)`.
+    /// Builds batch number `first_batch + number` from dataset `indices`, with the RNG of
+    /// `(seed, first_batch + number)`.
     pub fn build(
         &self,
         number: usize,
@@ -45,8 +50,10 @@ impl Job {
     ) -> Result<RawBatch> {
         let (h, w) = self.transform.output_size();
         let chw = 3 * h * w;
-        let mut rng = ChaCha8Rng::seed_from_u64(mix(mix(self.seed) ^ number as u64));
+        let augmentation_seed = mix(mix(self.seed) ^ (self.first_batch + number) as u64);
+        let mut rng = ChaCha8Rng::seed_from_u64(augmentation_seed);
         let mut batch = RawBatch {
+            augmentation_seed,
             data: vec![0f32; indices.len() * chw],
             indices: Vec::with_capacity(indices.len()),
             labels: Vec::with_capacity(indices.len()),
@@ -150,6 +157,7 @@ pub(crate) fn spawn(
     std::thread::Builder::new()
         .name(format!("xbn-loader-{w}"))
         .spawn(move || {
+            lower_priority(job.nice);
             let mut scratch = Scratch::new();
             while tickets.recv().is_ok() && !stop.load(Ordering::SeqCst) {
                 let next = match sampler.lock() {
@@ -169,3 +177,21 @@ pub(crate) fn spawn(
             }
         })
 }
+
+/// Adds `nice` to the calling thread's nice value (Linux keeps one per thread); best effort: a
+/// refusal leaves the priority as it was.
+#[cfg(target_os = "linux")]
+fn lower_priority(nice: i32) {
+    if nice == 0 {
+        return;
+    }
+    // SAFETY: plain system calls on the calling thread with valid arguments; no memory is shared.
+    unsafe {
+        let tid = libc::syscall(libc::SYS_gettid) as libc::id_t;
+        let current = libc::getpriority(libc::PRIO_PROCESS, tid);
+        let _ = libc::setpriority(libc::PRIO_PROCESS, tid, current.saturating_add(nice));
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn lower_priority(_nice: i32) {}

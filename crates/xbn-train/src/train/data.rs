@@ -1,21 +1,28 @@
-//! The dataset side of training: the dataset index, `P × K` batches, image tensors and the
-//! test protocol.
+//! The dataset side of training: the dataset index, `P × K` batches, the loaders that turn them
+//! into image tensors (xbn-data's prefetching `Loader`) and the test protocol.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
-use candle_core::{Device, Tensor};
+use candle_core::Device;
+use xbn_data::loader::{Loader, LoaderConfig};
 use xbn_data::{DatasetIndex, DatasetKind, PkConfig, PkSampler, Role, Split};
 
-use super::images::{ImageTransform, load_batch};
+use super::images::ImageTransform;
 use crate::config::TrainConfig;
 use crate::error::Result;
 use xbn_nn::model::InputSpec;
+
+/// The loader threads run at this lower priority, so that decoding fills the compute threads'
+/// idle moments instead of preempting them: at the same priority, rayon's fork-join sections
+/// wait for whichever compute thread a loader thread displaced.
+const LOADER_NICE: i32 = 10;
 
 /// A loaded dataset with the image transforms of the backbone.
 #[derive(Debug)]
 pub struct TrainData {
     kind: DatasetKind,
-    index: DatasetIndex,
+    index: Arc<DatasetIndex>,
     train: ImageTransform,
     eval: ImageTransform,
     workers: usize,
@@ -31,7 +38,7 @@ impl TrainData {
         };
         Ok(Self {
             kind,
-            index,
+            index: Arc::new(index),
             train: ImageTransform::train(spec),
             eval: ImageTransform::eval(spec),
             workers: cfg.data.workers.max(1),
@@ -79,21 +86,59 @@ impl TrainData {
             .collect()
     }
 
-    /// A training batch `(b, 3, H, W)` with random augmentation drawn from `seed`.
-    pub fn train_images(&self, indices: &[usize], seed: u64, device: &Device) -> Result<Tensor> {
-        load_batch(
-            &self.index,
-            indices,
-            &self.train,
-            Some(seed),
-            self.workers,
-            device,
-        )
+    /// The training loader: `batches` (the `P × K` sampler, advanced to batch `first_batch`)
+    /// turned into augmented images by `data.workers` threads, up to twice as many batches
+    /// ahead of the step, so decoding overlaps training. Batch `t` draws its augmentations from
+    /// `(seed, t)` whatever the number of workers, and a loader started at `first_batch = t`
+    /// (resume) gives the same batches as an uninterrupted run.
+    pub fn train_loader(
+        &self,
+        batches: impl Iterator<Item = Vec<usize>> + Send + 'static,
+        seed: u64,
+        first_batch: usize,
+        device: &Device,
+    ) -> Result<Loader> {
+        let config = LoaderConfig {
+            workers: self.workers,
+            prefetch: 2 * self.workers,
+            seed,
+            first_batch,
+            nice: LOADER_NICE,
+            ..LoaderConfig::default()
+        };
+        Ok(Loader::new(
+            self.index.clone(),
+            batches,
+            self.train.transform(),
+            config,
+            device.clone(),
+        )?)
     }
 
-    /// An evaluation batch `(b, 3, H, W)` (deterministic transform).
-    pub fn eval_images(&self, indices: &[usize], device: &Device) -> Result<Tensor> {
-        load_batch(&self.index, indices, &self.eval, None, self.workers, device)
+    /// A loader of the evaluation transform over `indices` in batches of `batch_size`, in order.
+    pub fn eval_loader(
+        &self,
+        indices: &[usize],
+        batch_size: usize,
+        device: &Device,
+    ) -> Result<Loader> {
+        let batches: Vec<Vec<usize>> = indices
+            .chunks(batch_size.max(1))
+            .map(<[usize]>::to_vec)
+            .collect();
+        let config = LoaderConfig {
+            workers: self.workers,
+            prefetch: 2 * self.workers,
+            nice: LOADER_NICE,
+            ..LoaderConfig::default()
+        };
+        Ok(Loader::new(
+            self.index.clone(),
+            batches.into_iter(),
+            self.eval.transform(),
+            config,
+            device.clone(),
+        )?)
     }
 
     /// The test protocol: queries, and the gallery for query-vs-gallery datasets (`None`:

@@ -52,8 +52,8 @@ pub fn embed_items(
     device: &Device,
 ) -> Result<EmbeddedSet> {
     let mut parts = Vec::new();
-    for chunk in indices.chunks(batch_size.max(1)) {
-        let images = data.eval_images(chunk, device)?;
+    for batch in data.eval_loader(indices, batch_size, device)? {
+        let images = batch?.images;
         // Inference mode: no autograd graph, so each batch's activations are freed at once.
         let z = backbone
             .embed(&images)

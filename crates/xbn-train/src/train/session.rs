@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use candle_core::Device;
 use xbn_data::PkSampler;
+use xbn_data::loader::Loader;
 
 use super::data::TrainData;
 use super::evaluate::{Evaluation, evaluate_model};
@@ -46,8 +47,10 @@ pub struct Session {
     pub optim: Optimizers,
     /// Loss, memory and moment matcher.
     pub objective: Objective,
-    /// `P × K` batches, positioned at `iteration`.
-    pub sampler: PkSampler,
+    /// `P × K` batches, positioned at `iteration`, until the first step hands them to `loader`.
+    pub sampler: Option<PkSampler>,
+    /// The prefetching training loader, started by the first step at `iteration`.
+    pub loader: Option<Loader>,
     /// Iterations completed.
     pub iteration: usize,
     /// Best evaluation so far.
@@ -140,7 +143,8 @@ impl Session {
             backbone,
             optim,
             objective,
-            sampler,
+            sampler: Some(sampler),
+            loader: None,
             iteration: 0,
             best: None,
             metrics: MetricsWriter::open(&dir.join("metrics.jsonl"), None)?,
@@ -152,8 +156,10 @@ impl Session {
         if resume {
             s.restore(&ck_path)?;
             s.metrics = MetricsWriter::open(&dir.join("metrics.jsonl"), Some(s.iteration))?;
-            for _ in 0..s.iteration {
-                s.sampler.next();
+            if let Some(sampler) = s.sampler.as_mut() {
+                for _ in 0..s.iteration {
+                    sampler.next();
+                }
             }
         }
         let message = format!(

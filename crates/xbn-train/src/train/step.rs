@@ -6,6 +6,7 @@ use candle_core::{DType, Tensor};
 use rand::SeedableRng;
 use rand::seq::index::sample;
 use rand_chacha::ChaCha8Rng;
+use xbn_data::loader::Batch;
 
 use super::drift::{drift_record, sample_positions};
 use super::evaluate::embed_items;
@@ -36,19 +37,13 @@ pub struct StepOutcome {
 impl Session {
     /// Runs iteration `t` (0-based): sample, forward, loss, backward, update.
     pub fn step(&mut self, t: usize) -> Result<StepOutcome> {
-        let seed = self.cfg.run.seed;
-        let indices = self.sampler.next().ok_or_else(|| TrainError::Component {
-            what: "sampler",
-            message: "the P × K sampler ran dry".into(),
-        })?;
-        let labels = self.data.labels_of(&indices);
         if self.cfg.memory.warm_start && self.cfg.memory.size > 0 && t == self.cfg.memory.t_start {
             self.warm_start(t)?;
         }
-        let augmentation_seed = derive(seed, Purpose::Augmentation, t);
-        let images = self
-            .data
-            .train_images(&indices, augmentation_seed, &self.device)?;
+        let batch = self.next_batch(t)?;
+        let (indices, augmentation_seed) = (batch.indices, batch.augmentation_seed);
+        let labels = self.data.labels_of(&indices);
+        let images = batch.images;
         let z = self
             .backbone
             .forward(&images, true)
@@ -76,6 +71,34 @@ impl Session {
             lr_backbone,
             lr_head,
         })
+    }
+
+    /// Batch `t` from the prefetching loader, which the first call starts at `t` (0, or the
+    /// iteration a run resumes at) over the `P × K` sampler.
+    fn next_batch(&mut self, t: usize) -> Result<Batch> {
+        if self.loader.is_none() {
+            let sampler = self.sampler.take().ok_or_else(|| TrainError::Component {
+                what: "sampler",
+                message: "the P × K sampler was already handed to a loader".into(),
+            })?;
+            let seed = derive(self.cfg.run.seed, Purpose::Augmentation, 0);
+            self.loader = Some(self.data.train_loader(sampler, seed, t, &self.device)?);
+        }
+        let batch = self
+            .loader
+            .as_mut()
+            .and_then(Iterator::next)
+            .ok_or_else(|| TrainError::Component {
+                what: "sampler",
+                message: "the P × K sampler ran dry".into(),
+            })??;
+        if batch.number != t {
+            return Err(TrainError::Component {
+                what: "loader",
+                message: format!("delivered batch {} at iteration {t}", batch.number),
+            });
+        }
+        Ok(batch)
     }
 
     fn non_finite(&self, t: usize, value: f64) -> TrainError {
@@ -165,9 +188,12 @@ impl Session {
             .map(|(k, t)| Ok((k, t.copy()?)))
             .collect::<Result<std::collections::HashMap<_, _>>>()?;
         let mut parts = Vec::new();
-        for chunk in indices.chunks(self.cfg.batch_size().max(2)) {
-            let images = self.data.eval_images(chunk, &self.device)?;
-            let train_mode = chunk.len() > 1;
+        let loader = self
+            .data
+            .eval_loader(&indices, self.cfg.batch_size().max(2), &self.device)?;
+        for batch in loader {
+            let images = batch?.images;
+            let train_mode = images.dim(0)? > 1;
             // Batch statistics as in training, but no autograd graph (inference mode).
             let z = xbn_nn::model::inference_mode(|| self.backbone.forward(&images, train_mode))
                 .map_err(|e| TrainError::component("model", e))?;
