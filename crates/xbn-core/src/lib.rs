@@ -41,7 +41,7 @@ pub use error::{Result, XbnError};
 pub use finite_checks::{assume_finite, finite_checks_enabled};
 pub use kalman::{FilterState, ObservationNoise};
 pub use matcher::{Identity, MomentMatcher};
-pub use matching::NORM_FLOOR;
+pub use matching::{NORM_FLOOR, l2_normalize_rows};
 pub use moments::{Moments, moments};
 pub use shift::MomentShift;
 pub use validate::{check_finite, stat_dtype};

@@ -133,8 +133,17 @@ pub(crate) fn generic_affine_rows(
     }
 }
 
-/// Divides each row of `x (n × d)` by `max(‖x_i‖₂, NORM_FLOOR)`.
-pub(crate) fn l2_normalize_rows(x: &Tensor) -> Result<Tensor> {
+/// Divides each row of `x (n × d)` by `max(‖x_i‖₂, NORM_FLOOR)` (eq. (R); PyTorch's
+/// `F.normalize(x, dim=1)`). The one L2 normalization of the workspace: the renormalized
+/// memory, the embedding head and the losses' cosine similarity all use it.
+///
+/// ```
+/// use candle_core::{Device, Tensor};
+/// let x = Tensor::new(&[[3f32, 4.], [0., 0.]], &Device::Cpu).unwrap();
+/// let y = xbn_core::l2_normalize_rows(&x).unwrap();
+/// assert_eq!(y.to_vec2::<f32>().unwrap(), vec![vec![0.6, 0.8], vec![0., 0.]]);
+/// ```
+pub fn l2_normalize_rows(x: &Tensor) -> Result<Tensor> {
     let norms = x.sqr()?.sum_keepdim(1)?.sqrt()?.maximum(NORM_FLOOR)?;
     Ok(x.broadcast_div(&norms)?)
 }

@@ -11,6 +11,7 @@ pub mod loader;
 pub mod pipeline;
 pub mod readers;
 pub mod sampler;
+pub mod seed;
 pub mod synthetic;
 
 pub use check::{DataCheckReport, check_dataset};

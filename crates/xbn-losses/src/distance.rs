@@ -1,6 +1,6 @@
 //! Distances between anchors and references, as pytorch-metric-learning's `distances`.
 
-use candle_core::{D, DType, Tensor};
+use candle_core::{DType, Tensor};
 
 use crate::Result;
 use crate::const_matmul::matmul_const_refs;
@@ -38,8 +38,6 @@ pub enum Distance {
     },
 }
 
-/// Norms below this are clamped, as `torch.nn.functional.normalize(eps=1e-12)`.
-const NORM_EPS: f64 = 1e-12;
 /// Squared distances at or below `ROUNDING_FACTOR · ε_dtype · (‖a‖² + ‖r‖²)` (the rounding
 /// error of the expansion) get distance 0 and zero gradient, as `torch.cdist` at distance 0.
 const ROUNDING_FACTOR: f64 = 8.0;
@@ -69,14 +67,22 @@ impl Distance {
         };
         match self {
             Distance::Cosine => {
-                let a = l2_normalize(anchors)?;
-                let r = if same { a.clone() } else { l2_normalize(refs)? };
+                let a = xbn_core::l2_normalize_rows(anchors)?;
+                let r = if same {
+                    a.clone()
+                } else {
+                    xbn_core::l2_normalize_rows(refs)?
+                };
                 product(&a, &r)
             }
             Distance::Euclidean { normalize } => {
                 let (a, r) = if *normalize {
-                    let a = l2_normalize(anchors)?;
-                    let r = if same { a.clone() } else { l2_normalize(refs)? };
+                    let a = xbn_core::l2_normalize_rows(anchors)?;
+                    let r = if same {
+                        a.clone()
+                    } else {
+                        xbn_core::l2_normalize_rows(refs)?
+                    };
                     (a, r)
                 } else {
                     (anchors.clone(), refs.clone())
@@ -99,11 +105,4 @@ impl Distance {
             }
         }
     }
-}
-
-/// `x / max(‖x‖₂, 1e-12)` row-wise, as `torch.nn.functional.normalize(x, dim=1)`.
-pub fn l2_normalize(x: &Tensor) -> Result<Tensor> {
-    let norm = x.sqr()?.sum_keepdim(D::Minus1)?.sqrt()?;
-    let norm = norm.maximum(NORM_EPS)?;
-    Ok(x.broadcast_div(&norm)?)
 }

@@ -40,7 +40,7 @@ mod xbm_contrastive_fused;
 
 pub use circle::CircleLoss;
 pub use contrastive::ContrastiveLoss;
-pub use distance::{Distance, Refs, l2_normalize};
+pub use distance::{Distance, Refs};
 pub use error::{LossError, Result};
 pub use loss::MetricLoss;
 pub use ms_miner::MultiSimilarityMiner;

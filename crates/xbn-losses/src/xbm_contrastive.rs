@@ -5,10 +5,7 @@ use candle_core::{D, DType, Tensor};
 use crate::const_matmul::matmul_const_refs;
 use crate::pairs::{check_finite, validate_except_refs_finite};
 use crate::xbm_contrastive_fused::{PairRule, fused_per_anchor, inv_row_norms};
-use crate::{
-    Distance, LossError, MetricLoss, PairInput, Pairs, Reduction, RefSet, Refs, Result,
-    l2_normalize,
-};
+use crate::{Distance, LossError, MetricLoss, PairInput, Pairs, Reduction, RefSet, Refs, Result};
 
 /// The contrastive loss of the XBM paper and of the spec, on cosine similarities `S`:
 ///
@@ -107,7 +104,7 @@ impl XbmContrastiveLoss {
             if !finite {
                 check_finite("refs", &refs)?;
             }
-            let a = l2_normalize(input.anchors)?;
+            let a = xbn_core::l2_normalize_rows(input.anchors)?;
             (matmul_const_refs(&a, &refs)?, Some(inv))
         };
         let labels = |t: &Tensor| -> Result<Vec<i64>> { Ok(t.to_dtype(DType::I64)?.to_vec1()?) };

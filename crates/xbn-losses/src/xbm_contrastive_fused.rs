@@ -111,8 +111,8 @@ pub(crate) fn inv_row_norms(refs: &Tensor) -> Result<(Vec<f64>, bool)> {
     Ok((inv, finite))
 }
 
-/// Norms below this are clamped, as in [`crate::l2_normalize`].
-const NORM_EPS: f64 = 1e-12;
+/// Norms below this are clamped, as in [`xbn_core::l2_normalize_rows`].
+const NORM_EPS: f64 = xbn_core::NORM_FLOOR;
 
 /// Per-anchor terms `ℓ_i (b,)` of the XBM contrastive loss from `sim (b × m)` (CPU, f32/f64),
 /// differentiable in `sim`.

@@ -10,7 +10,7 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
 use crate::pipeline::{Scratch, Transform, load_image};
-use crate::synthetic::mix;
+use crate::seed::splitmix64;
 use crate::{DataError, DatasetIndex, Result};
 
 /// A batch as built by a worker (CPU data, not yet a tensor).
@@ -50,7 +50,8 @@ impl Job {
     ) -> Result<RawBatch> {
         let (h, w) = self.transform.output_size();
         let chw = 3 * h * w;
-        let augmentation_seed = mix(mix(self.seed) ^ (self.first_batch + number) as u64);
+        let augmentation_seed =
+            splitmix64(splitmix64(self.seed) ^ (self.first_batch + number) as u64);
         let mut rng = ChaCha8Rng::seed_from_u64(augmentation_seed);
         let mut batch = RawBatch {
             augmentation_seed,

@@ -34,6 +34,7 @@ use rand_chacha::ChaCha8Rng;
 pub use config::SyntheticConfig;
 pub use recipe::{ClassRecipe, View};
 
+use crate::seed::splitmix64;
 use crate::{DatasetIndex, ImageProvider, ImageSource, Item, Result, Role, Split};
 
 /// The synthetic dataset: its configuration, the `(class, instance)` of every image and an
@@ -45,17 +46,11 @@ pub struct Synthetic {
     cache: Option<Vec<OnceLock<RgbImage>>>,
 }
 
-/// SplitMix64 finalizer: a bijective mix of 64 bits.
-pub(crate) fn mix(mut z: u64) -> u64 {
-    z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
-}
-
 /// The RNG of stream `(seed, class, tag)`.
 fn stream(seed: u64, class: u32, tag: u64) -> ChaCha8Rng {
-    ChaCha8Rng::seed_from_u64(mix(mix(mix(seed) ^ class as u64) ^ tag))
+    ChaCha8Rng::seed_from_u64(splitmix64(
+        splitmix64(splitmix64(seed) ^ class as u64) ^ tag,
+    ))
 }
 
 const RECIPE: u64 = u64::MAX;

@@ -67,6 +67,9 @@ pub enum ModelError {
     /// An error from candle.
     #[error(transparent)]
     Candle(#[from] candle_core::Error),
+    /// An error from `xbn-core` (the embedding head's normalization).
+    #[error(transparent)]
+    Core(#[from] xbn_core::XbnError),
 }
 
 /// `Result` with [`ModelError`].

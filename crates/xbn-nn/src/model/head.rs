@@ -13,12 +13,6 @@ pub fn global_avg_pool(x: &Tensor) -> Result<Tensor> {
     Ok(x.reshape((n, h * w, c))?.mean(1)?)
 }
 
-/// Row-wise L2 normalization `z_i = y_i / max(‖y_i‖₂, 1e-12)` (PyTorch's `F.normalize`).
-pub fn l2_normalize(y: &Tensor) -> Result<Tensor> {
-    let norm = y.sqr()?.sum_keepdim(1)?.sqrt()?.maximum(1e-12)?;
-    Ok(y.broadcast_div(&norm)?)
-}
-
 /// `z = normalize(g Wᵀ + b)`: a linear map from pooled features (`in_dim`) to the embedding
 /// (`out_dim`), named `{prefix}.weight` `(out_dim, in_dim)` and `{prefix}.bias`, initialized as
 /// PyTorch's `nn.Linear` (`U(−1/√in_dim, 1/√in_dim)`).
@@ -80,6 +74,6 @@ impl EmbeddingHead {
         let y = features
             .matmul(&param(&self.weight).t()?)?
             .broadcast_add(&param(&self.bias))?;
-        l2_normalize(&y)
+        Ok(xbn_core::l2_normalize_rows(&y)?)
     }
 }

@@ -38,7 +38,7 @@ pub use crate::kernels::{conv2d_unfold, max_pool2d};
 pub use batch_norm::{BatchNorm2d, BatchNormMode};
 pub use conv::Conv2d;
 pub use error::{ModelError, Result};
-pub use head::{EmbeddingHead, global_avg_pool, l2_normalize};
+pub use head::{EmbeddingHead, global_avg_pool};
 pub use inference::{inference_mode, is_inference_mode};
 pub use params::{ParamGroups, ParamRole, ParamRoles, ParamStore};
 pub use resnet::{ResNet, ResNetConfig};

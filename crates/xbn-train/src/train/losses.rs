@@ -1,8 +1,9 @@
 //! Choosing the pair-based loss `ℓ` of xbn-losses by name.
 
 use candle_core::{Device, Tensor};
-use rand::{Rng, SeedableRng};
+use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
+use rand_distr::{Distribution, Normal};
 use xbn_losses::{
     CircleLoss, MetricLoss, MultiSimilarityLoss, NtXentLoss, ProxyAnchorLoss, TripletMarginLoss,
     XbmContrastiveLoss,
@@ -39,14 +40,9 @@ fn seeded_proxies(ctx: &LossContext) -> Result<Tensor> {
     let mut rng = ChaCha8Rng::seed_from_u64(ctx.seed);
     let std = (2.0 / ctx.num_classes.max(1) as f64).sqrt();
     let n = ctx.num_classes * ctx.dim;
-    let values: Vec<f32> = (0..n)
-        .map(|_| {
-            // Box-Muller transform of two uniforms in (0, 1].
-            let u1: f64 = 1.0 - rng.random::<f64>();
-            let u2: f64 = rng.random::<f64>();
-            (std * (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()) as f32
-        })
-        .collect();
+    let normal = Normal::new(0.0, std)
+        .map_err(|e| TrainError::Config(format!("proxy initialization N(0, {std}²): {e}")))?;
+    let values: Vec<f32> = (0..n).map(|_| normal.sample(&mut rng) as f32).collect();
     Ok(Tensor::from_vec(
         values,
         (ctx.num_classes, ctx.dim),

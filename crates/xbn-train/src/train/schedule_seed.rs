@@ -3,6 +3,8 @@
 //! `(run seed, purpose, t)`, so a run resumed at iteration `t` sees exactly the data a straight
 //! run would have seen.
 
+use xbn_data::seed::splitmix64;
+
 /// What a derived seed is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Purpose {
@@ -27,11 +29,8 @@ pub enum Purpose {
 /// assert_ne!(derive(7, Purpose::Sampling, 3), derive(7, Purpose::Augmentation, 3));
 /// ```
 pub fn derive(seed: u64, purpose: Purpose, iteration: usize) -> u64 {
-    let mut x = seed
-        ^ (purpose as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15)
-        ^ (iteration as u64).wrapping_mul(0xD1B5_4A32_D192_ED03);
-    x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    x ^ (x >> 31)
+    splitmix64(
+        seed ^ (purpose as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15)
+            ^ (iteration as u64).wrapping_mul(0xD1B5_4A32_D192_ED03),
+    )
 }
