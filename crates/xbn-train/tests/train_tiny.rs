@@ -63,7 +63,7 @@ fn tiny_run_writes_every_output() {
     // Checkpoint with every part.
     let ck = Checkpoint::load(&run.join(checkpoint::LAST), &candle_core::Device::Cpu).unwrap();
     assert_eq!(ck.metadata["iteration"], "6");
-    for prefix in ["model", "optim", "memory", "rng"] {
+    for prefix in ["model", "optim", "memory", "sampler"] {
         assert!(!ck.part(prefix).is_empty(), "checkpoint lacks `{prefix}.*`");
     }
     // One part holds the memory's whole state: queue, iteration, filter state, provenance.

@@ -12,7 +12,7 @@ pub mod objective;
 pub mod optimizer;
 pub mod progress;
 pub mod run;
-pub mod schedule_seed;
+pub mod seeds;
 pub mod session;
 pub mod state;
 pub mod step;

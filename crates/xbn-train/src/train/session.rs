@@ -13,7 +13,7 @@ use super::losses::{LossContext, build_loss};
 use super::network::{build_backbone, resolve_configured_weights};
 use super::objective::Objective;
 use super::optimizer::Optimizers;
-use super::schedule_seed::{Purpose, derive};
+use super::seeds::{Purpose, derive};
 use crate::checkpoint::{self, Checkpoint};
 use crate::config::{TrainConfig, validate};
 use crate::error::{Result, TrainError};

@@ -31,11 +31,13 @@ impl Session {
         for (prefix, part) in self.objective.state()? {
             ck.insert_part(prefix, part);
         }
-        let rng = Tensor::new(
+        // The sampler's position: the run seed and the batches drawn so far (a resumed run
+        // re-derives every random choice from these; earlier versions named it `rng.state`).
+        let position = Tensor::new(
             &[self.cfg.run.seed as i64, self.iteration as i64],
             &Device::Cpu,
         )?;
-        ck.tensors.insert("rng.state".into(), rng);
+        ck.tensors.insert("sampler.position".into(), position);
         let meta = &mut ck.metadata;
         meta.insert("format".into(), FORMAT.into());
         meta.insert("iteration".into(), self.iteration.to_string());

@@ -11,7 +11,7 @@ use xbn_data::loader::Batch;
 use super::drift::{drift_record, sample_positions};
 use super::evaluate::embed_items;
 use super::network::{load_model_state, model_state};
-use super::schedule_seed::{Purpose, derive};
+use super::seeds::{Purpose, derive};
 use super::session::Session;
 use crate::error::{Result, TrainError};
 use crate::outputs::metrics::{DriftRecord, MetricsRecord};

@@ -23,7 +23,7 @@ pub enum Purpose {
 /// SplitMix64 mixing of `(seed, purpose, iteration)` into one 64-bit seed.
 ///
 /// ```
-/// use xbn_train::train::schedule_seed::{derive, Purpose};
+/// use xbn_train::train::seeds::{derive, Purpose};
 /// assert_eq!(derive(7, Purpose::Sampling, 3), derive(7, Purpose::Sampling, 3));
 /// assert_ne!(derive(7, Purpose::Sampling, 3), derive(7, Purpose::Sampling, 4));
 /// assert_ne!(derive(7, Purpose::Sampling, 3), derive(7, Purpose::Augmentation, 3));
