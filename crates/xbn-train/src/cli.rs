@@ -87,7 +87,8 @@ pub struct TrainArgs {
     /// `memory.t_start`.
     #[arg(long)]
     pub t_start: Option<usize>,
-    /// `loss.name`.
+    /// `loss.name`: xbm-contrastive, pml-contrastive, triplet, multi-similarity, circle, ntxent
+    /// or proxy-anchor.
     #[arg(long)]
     pub loss: Option<String>,
     /// `model.backbone`: small-cnn or resnet50.

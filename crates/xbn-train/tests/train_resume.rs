@@ -29,7 +29,7 @@ fn flat(t: &candle_core::Tensor) -> Vec<f64> {
 
 #[test]
 fn straight_and_resumed_runs_are_identical() {
-    assert_resume_is_exact("contrastive");
+    assert_resume_is_exact("xbm-contrastive");
 }
 
 #[test]

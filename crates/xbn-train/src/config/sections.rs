@@ -183,7 +183,7 @@ pub struct LossConfig {
 impl Default for LossConfig {
     fn default() -> Self {
         Self {
-            name: "contrastive".into(),
+            name: "xbm-contrastive".into(),
             margin: 0.5,
         }
     }

@@ -5,16 +5,21 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, Normal};
 use xbn_losses::{
-    CircleLoss, MetricLoss, MultiSimilarityLoss, NtXentLoss, ProxyAnchorLoss, TripletMarginLoss,
-    XbmContrastiveLoss,
+    CircleLoss, ContrastiveLoss, MetricLoss, MultiSimilarityLoss, NtXentLoss, ProxyAnchorLoss,
+    TripletMarginLoss, XbmContrastiveLoss,
 };
 
 use crate::config::LossConfig;
+
+/// The name `xbm-contrastive` had before both contrastive forms could be chosen; still accepted,
+/// with a warning.
+pub const OLD_CONTRASTIVE: &str = "contrastive";
 use crate::error::{Result, TrainError};
 
-/// Loss names accepted in `loss.name`.
-pub const LOSS_NAMES: [&str; 6] = [
-    "contrastive",
+/// Loss names accepted in `loss.name` (plus the deprecated [`OLD_CONTRASTIVE`]).
+pub const LOSS_NAMES: [&str; 7] = [
+    "xbm-contrastive",
+    "pml-contrastive",
     "triplet",
     "multi-similarity",
     "circle",
@@ -54,10 +59,20 @@ fn seeded_proxies(ctx: &LossContext) -> Result<Tensor> {
 /// its negative margin `λ`; the triplet loss takes it as its margin; proxy-anchor's proxies are
 /// seeded from `ctx.seed`).
 pub fn build_loss(cfg: &LossConfig, ctx: &LossContext) -> Result<Box<dyn MetricLoss>> {
+    if cfg.name == OLD_CONTRASTIVE {
+        tracing::warn!(
+            "loss.name = `contrastive` is deprecated: it builds XBM's contrastive loss, now named \
+             `xbm-contrastive`; pytorch-metric-learning's ContrastiveLoss is `pml-contrastive`"
+        );
+    }
     Ok(match cfg.name.as_str() {
-        "contrastive" => Box::new(XbmContrastiveLoss {
+        "xbm-contrastive" | OLD_CONTRASTIVE => Box::new(XbmContrastiveLoss {
             lambda: cfg.margin,
             ..XbmContrastiveLoss::default()
+        }),
+        "pml-contrastive" => Box::new(ContrastiveLoss {
+            neg_margin: cfg.margin,
+            ..ContrastiveLoss::default()
         }),
         "triplet" => Box::new(TripletMarginLoss {
             margin: cfg.margin,
@@ -77,4 +92,41 @@ pub fn build_loss(cfg: &LossConfig, ctx: &LossContext) -> Result<Box<dyn MetricL
             )));
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn build(name: &str) -> Result<Box<dyn MetricLoss>> {
+        let cfg = LossConfig {
+            name: name.into(),
+            ..LossConfig::default()
+        };
+        let ctx = LossContext {
+            num_classes: 4,
+            dim: 8,
+            seed: 0,
+            device: Device::Cpu,
+        };
+        build_loss(&cfg, &ctx)
+    }
+
+    #[test]
+    fn both_contrastive_forms_by_name_and_the_old_name_still_builds_xbms() {
+        assert_eq!(build("xbm-contrastive").unwrap().name(), "xbm_contrastive");
+        assert_eq!(build(OLD_CONTRASTIVE).unwrap().name(), "xbm_contrastive");
+        assert_eq!(build("pml-contrastive").unwrap().name(), "contrastive");
+        for name in LOSS_NAMES {
+            assert!(build(name).is_ok(), "{name}");
+        }
+        let err = build("contrastiv")
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(
+            err.contains("xbm-contrastive") && err.contains("pml-contrastive"),
+            "{err}"
+        );
+    }
 }
