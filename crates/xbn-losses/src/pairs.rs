@@ -221,35 +221,21 @@ pub fn check_labels(what: &'static str, labels: &Tensor, rows: usize) -> Result<
 }
 
 /// Fails with [`LossError::NonFinite`] (first offending row and column) when `x` has NaN/±Inf;
-/// does nothing inside [`xbn_core::assume_finite`].
+/// does nothing inside [`xbn_core::assume_finite`]. [`xbn_core::check_finite`] does the work
+/// (one pass and one scalar read; the scan for the first bad entry only when there is one).
 pub fn check_finite(what: &'static str, x: &Tensor) -> Result<()> {
-    if !xbn_core::finite_checks_enabled() {
-        return Ok(());
+    match xbn_core::check_finite(what, x) {
+        Err(xbn_core::XbnError::NonFinite {
+            what,
+            count,
+            row,
+            col,
+        }) => Err(LossError::NonFinite {
+            what,
+            count,
+            row,
+            col,
+        }),
+        other => Ok(other?),
     }
-    // NaN/±Inf make the sum non-finite (one pass); only then look for the first one. A sum
-    // that overflows without any non-finite entry is accepted after the scan.
-    let probe = x.sum_all()?.to_dtype(DType::F64)?.to_scalar::<f64>()?;
-    if probe.is_finite() {
-        return Ok(());
-    }
-    let rows = x.to_dtype(DType::F64)?.to_vec2::<f64>()?;
-    let mut first = None;
-    let mut count = 0;
-    for (r, row) in rows.iter().enumerate() {
-        for (c, v) in row.iter().enumerate() {
-            if !v.is_finite() {
-                count += 1;
-                first.get_or_insert((r, c));
-            }
-        }
-    }
-    let Some((row, col)) = first else {
-        return Ok(());
-    };
-    Err(LossError::NonFinite {
-        what,
-        count,
-        row,
-        col,
-    })
 }

@@ -262,10 +262,8 @@ impl<M: MomentMatcher> CrossBatchMemory<M> {
     /// The entries at FIFO `positions` (0 = oldest), e.g. a sample for the drift diagnostic.
     pub fn entries(&self, positions: &[usize]) -> Result<MemoryEntries> {
         let (len, cap) = (self.len(), self.capacity());
-        if let Some(&p) = positions.iter().find(|&&p| p >= len) {
-            return Err(MemoryError::Provenance(format!(
-                "position {p} beyond the {len} stored entries"
-            )));
+        if let Some(&position) = positions.iter().find(|&&p| p >= len) {
+            return Err(MemoryError::Position { position, len });
         }
         let base = if self.queue.is_full() {
             self.queue.write_position()

@@ -38,8 +38,15 @@ pub enum MemoryError {
         /// The returned shape.
         got: Vec<usize>,
     },
-    /// Per-entry provenance is missing, malformed, or asked for at a position that is not
-    /// stored.
+    /// Entries were asked for at a FIFO position beyond the stored ones.
+    #[error("memory position {position} is beyond the {len} stored entries")]
+    Position {
+        /// The position asked for (0 = oldest).
+        position: usize,
+        /// Entries stored.
+        len: usize,
+    },
+    /// Per-entry provenance is missing or malformed.
     #[error("memory provenance: {0}")]
     Provenance(String),
     /// A saved queue is missing a tensor or has an inconsistent shape or value.

@@ -154,7 +154,10 @@ fn provenance_follows_each_entry_while_moment_matching_rewrites_the_stored_copy(
     // Positions beyond the stored entries are refused.
     assert!(matches!(
         memory.entries(&[5]),
-        Err(MemoryError::Provenance(_))
+        Err(MemoryError::Position {
+            position: 5,
+            len: 5
+        })
     ));
 }
 
@@ -270,6 +273,63 @@ fn saving_and_restoring_mid_run_continues_exactly_like_an_uninterrupted_run() {
             .unwrap();
         assert_eq!(same as usize, x.elem_count(), "`{k}` differs after resume");
     }
+}
+
+#[test]
+fn a_malformed_saved_iteration_or_provenance_is_refused_and_changes_nothing() {
+    let queue = EmbeddingQueue::new(4, 2, DType::F32, &Device::Cpu).unwrap();
+    let mut memory =
+        CrossBatchMemory::new(queue, Identity, settings(0, FillPolicy::FromStart, true)).unwrap();
+    let idx = indices(2, 0);
+    let p = BatchProvenance {
+        dataset_indices: &idx,
+        augmentation_seed: 3,
+    };
+    memory
+        .update(&batch(2, 2, 0.5), &labels(2, 0), Some(&p))
+        .unwrap();
+    let good = memory.to_tensors("").unwrap();
+    let cpu = Device::Cpu;
+    let cases: [(&str, Tensor, &str); 4] = [
+        (
+            "iteration",
+            Tensor::new(&[-1i64], &cpu).unwrap(),
+            "negative",
+        ),
+        (
+            "iteration",
+            Tensor::new(&[1i64, 2], &cpu).unwrap(),
+            "expected [1] i64",
+        ),
+        (
+            "provenance.as_enqueued",
+            Tensor::zeros((4, 3), DType::F32, &cpu).unwrap(),
+            "[4, 2]",
+        ),
+        (
+            "provenance.dataset_index",
+            Tensor::zeros(3, DType::I64, &cpu).unwrap(),
+            "[4]",
+        ),
+    ];
+    for (key, bad, says) in cases {
+        let mut map = good.clone();
+        map.insert(key.to_string(), bad);
+        let err = memory.load_tensors(&map, "", &cpu).unwrap_err();
+        assert!(err.to_string().contains(says), "`{key}`: {err}");
+        assert_eq!(
+            (memory.iteration(), memory.len()),
+            (1, 2),
+            "`{key}` changed the memory"
+        );
+    }
+    let mut missing = good.clone();
+    missing.remove("iteration");
+    let err = memory.load_tensors(&missing, "", &cpu).unwrap_err();
+    assert!(
+        err.to_string().contains("missing tensor `iteration`"),
+        "{err}"
+    );
 }
 
 #[test]

@@ -141,7 +141,20 @@ mod tests {
         );
         memory.insert("write_position".into(), Tensor::new(&[1i64], &cpu).unwrap());
         memory.insert("filled".into(), Tensor::new(&[1u8], &cpu).unwrap());
-        let err = legacy_memory_state(memory, &norm, &HashMap::new(), 7, true).unwrap_err();
+        let err = legacy_memory_state(memory.clone(), &norm, &HashMap::new(), 7, true).unwrap_err();
         assert!(err.to_string().contains("measure_drift"), "{err}");
+        // A table that does not cover every stored entry is refused, naming both sizes.
+        let mut short = HashMap::new();
+        short.insert("indices".into(), Tensor::new(&[10i64, 11], &cpu).unwrap());
+        short.insert(
+            "raw".into(),
+            Tensor::zeros((2, 2), DType::F32, &cpu).unwrap(),
+        );
+        let err = legacy_memory_state(memory, &norm, &short, 7, true).unwrap_err();
+        let text = err.to_string();
+        assert!(
+            text.contains("2 entries") && text.contains("memory of 3"),
+            "{text}"
+        );
     }
 }
