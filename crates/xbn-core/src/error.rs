@@ -63,14 +63,6 @@ pub enum XbnError {
     /// A configuration value is out of range.
     #[error("invalid configuration: {0}")]
     InvalidConfig(String),
-    /// A device string could not be parsed or the device is not compiled in.
-    #[error("device `{spec}`: {reason}")]
-    Device {
-        /// The device string as given.
-        spec: String,
-        /// Why it cannot be used.
-        reason: String,
-    },
     /// Saved state (safetensors) is missing a tensor, has a wrong shape or value, or does not
     /// fit the input (e.g. a filter state for another `d`).
     #[error("saved state: {0}")]

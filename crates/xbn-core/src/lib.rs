@@ -21,22 +21,22 @@
 //! assert_eq!(adapted.dims(), &[128, 16]);
 //! ```
 
-pub mod axbn;
+mod axbn;
 mod cpu_kernels;
-pub mod device;
-pub mod error;
+mod error;
 mod finite_checks;
-pub mod kalman;
-pub mod matcher;
+mod kalman;
+mod matcher;
 mod matching;
-pub mod moments;
-pub mod shift;
+mod moments;
+mod shift;
 mod state_io;
-pub mod validate;
-pub mod xbn;
+#[cfg(feature = "test-util")]
+pub mod test_util;
+mod validate;
+mod xbn;
 
 pub use axbn::{AdaptiveCrossBatchNorm, AxbnConfig, DEFAULT_DRIFT_RATE};
-pub use device::{parse_device, test_device};
 pub use error::{Result, XbnError};
 pub use finite_checks::{assume_finite, finite_checks_enabled};
 pub use kalman::{FilterState, ObservationNoise};

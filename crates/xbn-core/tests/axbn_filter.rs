@@ -172,7 +172,7 @@ fn filtered_moments_beat_raw_batch_moments_on_a_drifting_stream() {
     let (b, d, steps) = (16, 128, 300);
     let mut r = rng(13);
     let mut a = AdaptiveCrossBatchNorm::new(AxbnConfig::default()).unwrap();
-    let mem = Tensor::zeros((0, d), DType::F32, &xbn_core::test_device()).unwrap();
+    let mem = Tensor::zeros((0, d), DType::F32, &xbn_core::test_util::test_device()).unwrap();
     let (mut se_filter, mut se_raw) = ([0.0f64; 2], [0.0f64; 2]);
     for t in 0..steps {
         let truth: Vec<(f64, f64)> = (0..d).map(|k| drifting_truth(t, k)).collect();

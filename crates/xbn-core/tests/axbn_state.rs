@@ -112,7 +112,7 @@ fn save_and_restore_round_trip_file_and_prefixed_map() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("axbn.safetensors");
     a.save_state(&path).unwrap();
-    let dev = xbn_core::test_device();
+    let dev = xbn_core::test_util::test_device();
     let mut from_file = AdaptiveCrossBatchNorm::new(AxbnConfig::default()).unwrap();
     from_file.load_state(&path, &dev).unwrap();
     assert_eq!(state_vecs(&from_file), state_vecs(&a));

@@ -51,7 +51,7 @@ fn load(workers: usize, seed: u64) -> Flat {
         batches(9).into_iter(),
         transform(),
         config,
-        xbn_core::test_device(),
+        xbn_core::test_util::test_device(),
     )
     .unwrap();
     loader

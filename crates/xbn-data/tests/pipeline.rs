@@ -177,7 +177,7 @@ fn jitter_without_strength_is_identity_and_brightness_scales() {
 #[test]
 fn batch_tensor_is_nchw() {
     let data: Vec<f32> = (0..2 * 3 * 4 * 5).map(|v| v as f32).collect();
-    let t = batch_tensor(data, 2, 4, 5, &xbn_core::test_device()).unwrap();
+    let t = batch_tensor(data, 2, 4, 5, &xbn_core::test_util::test_device()).unwrap();
     assert_eq!(t.dims(), &[2, 3, 4, 5]);
     // Element (n=1, c=2, y=3, x=4) is the last one: 119.
     let v: f32 = t

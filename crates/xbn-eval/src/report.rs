@@ -45,6 +45,36 @@ impl EvalReport {
         self.queries - self.excluded
     }
 
+    /// The scores, named as in the JSON object: `recall@K` for each K, `map@r`, `r_precision`,
+    /// `precision@1`, then the counts `queries` and `excluded`.
+    ///
+    /// ```
+    /// # use xbn_eval::{EvalReport, Protocol};
+    /// let r = EvalReport {
+    ///     protocol: Protocol::LeaveOneOut, ks: vec![1], recall: vec![0.5], recall_hits: vec![1],
+    ///     map_at_r: 0.25, r_precision: 0.5, precision_at_1: 0.5, queries: 3, excluded: 1,
+    ///     neighbours: 1, warnings: vec![],
+    /// };
+    /// let names: Vec<String> = r.named_values().into_iter().map(|(k, _)| k).collect();
+    /// assert_eq!(names, ["recall@1", "map@r", "r_precision", "precision@1", "queries", "excluded"]);
+    /// ```
+    pub fn named_values(&self) -> Vec<(String, f64)> {
+        let mut out: Vec<(String, f64)> = self
+            .ks
+            .iter()
+            .zip(&self.recall)
+            .map(|(k, r)| (format!("recall@{k}"), *r))
+            .collect();
+        out.extend([
+            ("map@r".to_string(), self.map_at_r),
+            ("r_precision".to_string(), self.r_precision),
+            ("precision@1".to_string(), self.precision_at_1),
+            ("queries".to_string(), self.queries as f64),
+            ("excluded".to_string(), self.excluded as f64),
+        ]);
+        out
+    }
+
     /// The report as one JSON object (see [`EvalReport`] for the keys).
     ///
     /// ```

@@ -7,7 +7,7 @@ use candle_core::{DType, Device, Tensor};
 use xbn_eval::{EvalError, EvalOptions, Protocol, evaluate, evaluate_files, load_embeddings};
 
 fn dev() -> Device {
-    xbn_core::test_device()
+    xbn_core::test_util::test_device()
 }
 
 fn x4() -> Tensor {

@@ -27,7 +27,7 @@ fn brute_force(q: &[Vec<i32>], r: &[Vec<i32>], loo: bool, k: usize) -> Vec<u32> 
 fn tensor(rows: &[Vec<i32>]) -> Tensor {
     let d = rows[0].len();
     let flat: Vec<f32> = rows.iter().flatten().map(|&v| v as f32).collect();
-    Tensor::from_vec(flat, (rows.len(), d), &xbn_core::test_device()).unwrap()
+    Tensor::from_vec(flat, (rows.len(), d), &xbn_core::test_util::test_device()).unwrap()
 }
 
 proptest! {
@@ -93,7 +93,7 @@ fn leave_one_out_metrics_by_hand() {
     // AP@R with R = 1: 1, 1, 0, 0 → MAP@R = 0.5 = R-precision = precision@1.
     let x = Tensor::new(
         &[[0f32], [1.], [3.], [10.], [11.]],
-        &xbn_core::test_device(),
+        &xbn_core::test_util::test_device(),
     )
     .unwrap();
     let y = Tensor::new(&[1i64, 1, 2, 2, 3], &candle_core::Device::Cpu).unwrap();
@@ -120,7 +120,7 @@ fn max_r_cap_reproduces_pml_with_small_k() {
     // with k="max_bin_count": map@r 1.0.
     let x = Tensor::new(
         &[[0f32], [1.], [5.], [20.], [21.]],
-        &xbn_core::test_device(),
+        &xbn_core::test_util::test_device(),
     )
     .unwrap();
     let y = Tensor::new(&[0i64, 0, 0, 1, 1], &candle_core::Device::Cpu).unwrap();

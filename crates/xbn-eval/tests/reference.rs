@@ -80,7 +80,7 @@ fn load_q8(file: &str) -> (Tensor, Tensor) {
     let s = st.tensor("scale").unwrap();
     let scale = f32::from_le_bytes(s.data()[..4].try_into().unwrap());
     let values: Vec<f32> = q.data().iter().map(|&b| (b as i8) as f32 * scale).collect();
-    let x = Tensor::from_vec(values, q.shape(), &xbn_core::test_device()).unwrap();
+    let x = Tensor::from_vec(values, q.shape(), &xbn_core::test_util::test_device()).unwrap();
     let l = st.tensor("labels").unwrap();
     let labels: Vec<i64> = l
         .data()
@@ -95,7 +95,7 @@ fn options(metric: Metric, block: Option<BlockPlan>) -> EvalOptions {
         metric,
         block,
         symmetric: true,
-        device: xbn_core::test_device(),
+        device: xbn_core::test_util::test_device(),
         ..EvalOptions::default()
     }
 }

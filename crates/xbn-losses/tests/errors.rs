@@ -7,7 +7,7 @@ use xbn_losses::{
 };
 
 fn dev() -> Device {
-    xbn_core::test_device()
+    xbn_core::test_util::test_device()
 }
 
 fn emb(n: usize, d: usize) -> Tensor {

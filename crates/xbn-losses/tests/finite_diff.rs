@@ -40,7 +40,7 @@ fn value(
 }
 
 fn check(name: &str, loss: &dyn MetricLoss) {
-    let dev = xbn_core::test_device();
+    let dev = xbn_core::test_util::test_device();
     let (a, y, r, ry) = data(&dev);
     for set in [RefSet::SameAsAnchors, RefSet::Other] {
         if set == RefSet::Other && !loss.uses_references() {
@@ -116,7 +116,7 @@ fn smooth_losses_match_finite_differences() {
             ..NtXentLoss::new(0.5)
         },
     );
-    let dev = xbn_core::test_device();
+    let dev = xbn_core::test_util::test_device();
     let proxies = pseudo_random(4, 4, 5.0, &dev);
     let mut pa = ProxyAnchorLoss::with_proxies(proxies).unwrap();
     pa.alpha = 4.0;

@@ -17,7 +17,7 @@ const ABS: f64 = 1e-10;
 /// Runs `loss` on every case of `file` and compares with the reference; with `times_batch` the
 /// reference (a mean over anchors) is multiplied by the batch size `b` (sum reduction).
 fn check(file: &str, loss: &dyn MetricLoss, times_batch: bool) {
-    let dev = xbn_core::test_device();
+    let dev = xbn_core::test_util::test_device();
     let data = load(file, &dev);
     let names = cases(&data);
     assert!(!names.is_empty(), "{file}: no cases");
@@ -151,7 +151,7 @@ fn ntxent() {
 
 #[test]
 fn proxy_anchor() {
-    let dev = xbn_core::test_device();
+    let dev = xbn_core::test_util::test_device();
     let data = load("proxy_anchor.safetensors", &dev);
     for c in cases(&data) {
         let get = |k: &str| data[&format!("{c}/{k}")].clone();

@@ -31,7 +31,7 @@ fn pml_contrastive() -> Box<ContrastiveLoss> {
 
 #[test]
 fn matches_pml_cross_batch_memory_over_iterations() {
-    let dev = xbn_core::test_device();
+    let dev = xbn_core::test_util::test_device();
     let data = load("xbm_sequence.safetensors", &dev);
     let w = data["weight"].to_scalar::<f64>().unwrap();
     let cap = data["capacity"]
@@ -77,7 +77,7 @@ fn matches_pml_cross_batch_memory_over_iterations() {
 
 #[test]
 fn warm_up_enqueues_without_memory_term() {
-    let dev = xbn_core::test_device();
+    let dev = xbn_core::test_util::test_device();
     let queue = EmbeddingQueue::new(32, 4, DType::F32, &dev).unwrap();
     let mut xbm = XbmLoss::new(
         Box::new(XbmContrastiveLoss::default()),
@@ -105,7 +105,7 @@ fn warm_up_enqueues_without_memory_term() {
 fn memory_term_excludes_own_copy_only() {
     // A single anchor pair: the memory holds just the batch. Each anchor's own copy (similarity 1,
     // positive term 0 anyway) is excluded, the other copy is a positive: memory term = batch term.
-    let dev = xbn_core::test_device();
+    let dev = xbn_core::test_util::test_device();
     let queue = EmbeddingQueue::new(8, 3, DType::F64, &dev).unwrap();
     let mut xbm = XbmLoss::new(
         Box::new(XbmContrastiveLoss::default()),
@@ -130,7 +130,7 @@ fn memory_term_excludes_own_copy_only() {
 
 #[test]
 fn matcher_adapts_stored_entries_before_enqueue() {
-    let dev = xbn_core::test_device();
+    let dev = xbn_core::test_util::test_device();
     let queue = EmbeddingQueue::new(16, 4, DType::F32, &dev).unwrap();
     let matcher = CrossBatchNorm::new(XbnConfig::default()).unwrap();
     let mut xbm = XbmLoss::new(pml_contrastive(), memory(queue, matcher, 0), 1.0).unwrap();
@@ -161,7 +161,7 @@ fn matcher_adapts_stored_entries_before_enqueue() {
 
 #[test]
 fn bad_batch_leaves_memory_unchanged() {
-    let dev = xbn_core::test_device();
+    let dev = xbn_core::test_util::test_device();
     let queue = EmbeddingQueue::new(16, 4, DType::F32, &dev).unwrap();
     let mut xbm = XbmLoss::new(pml_contrastive(), memory(queue, Identity, 0), 1.0).unwrap();
     let y = Tensor::new(&[0u32, 1, 0, 1], &dev).unwrap();
@@ -206,7 +206,7 @@ fn bad_batch_leaves_memory_unchanged() {
 
 #[test]
 fn proxy_anchor_trains_through_xbm_without_memory_term() {
-    let dev = xbn_core::test_device();
+    let dev = xbn_core::test_util::test_device();
     let loss = ProxyAnchorLoss::new(3, 4, DType::F32, &dev).unwrap();
     let queue = EmbeddingQueue::new(16, 4, DType::F32, &dev).unwrap();
     let mut xbm = XbmLoss::new(Box::new(loss), memory(queue, Identity, 0), 1.0).unwrap();

@@ -15,7 +15,7 @@ fn check_sequence(name: &str) {
         "{}/tests/data/queue_{name}.safetensors",
         env!("CARGO_MANIFEST_DIR")
     );
-    let dev = xbn_core::test_device();
+    let dev = xbn_core::test_util::test_device();
     let refs = candle_core::safetensors::load(&path, &Device::Cpu).unwrap();
     let cap = scalar(&refs, "memory_size") as usize;
     let dim = scalar(&refs, "dim") as usize;

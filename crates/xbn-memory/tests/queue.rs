@@ -6,7 +6,7 @@ use xbn_core::{CrossBatchNorm, Identity, MomentMatcher, XbnConfig};
 use xbn_memory::{EmbeddingQueue, MemoryError};
 
 fn dev() -> Device {
-    xbn_core::test_device()
+    xbn_core::test_util::test_device()
 }
 
 fn rows(b: usize, d: usize, start: f32) -> Tensor {

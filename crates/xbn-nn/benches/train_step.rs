@@ -260,7 +260,7 @@ fn main() -> Result<(), BoxError> {
         .build_global()?;
 
     let w = args.workload;
-    let dev = xbn_core::test_device();
+    let dev = xbn_core::test_util::test_device();
     let net = build(w.model, w.size, &dev)?;
     let groups = net.param_groups();
     let params: usize = groups

@@ -18,7 +18,7 @@ use xbn_nn::kernels::{Conv2dParams, conv2d};
 /// The CUDA device under test, or `None` (the test is skipped) when `XBN_TEST_DEVICE` names
 /// another device.
 fn cuda_device() -> Option<Device> {
-    let device = xbn_core::test_device();
+    let device = xbn_core::test_util::test_device();
     if device.is_cuda() {
         Some(device)
     } else {

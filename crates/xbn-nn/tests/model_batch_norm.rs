@@ -29,7 +29,7 @@ fn bn(
 
 #[test]
 fn training_forward_normalizes_and_updates_running_statistics() {
-    let dev = xbn_core::test_device();
+    let dev = xbn_core::test_util::test_device();
     let (layer, vars) = bn(1, BatchNormMode::Trained, DType::F64, &dev);
     // One channel, values 1, 2, 3, 4: mean 2.5, biased variance 1.25, unbiased 5/3.
     let x = Tensor::new(&[1.0f64, 2.0, 3.0, 4.0], &dev)
@@ -58,7 +58,7 @@ fn training_forward_normalizes_and_updates_running_statistics() {
 
 #[test]
 fn a_single_value_per_channel_is_refused_in_training() {
-    let dev = xbn_core::test_device();
+    let dev = xbn_core::test_util::test_device();
     let (layer, _) = bn(2, BatchNormMode::Trained, DType::F32, &dev);
     // Channels-last (N, H, W, C).
     let x = Tensor::zeros((1, 1, 1, 2), DType::F32, &dev).unwrap();
@@ -76,7 +76,7 @@ fn a_single_value_per_channel_is_refused_in_training() {
 
 #[test]
 fn training_gradient_matches_finite_differences() {
-    let dev = xbn_core::test_device();
+    let dev = xbn_core::test_util::test_device();
     let (layer, vars) = bn(3, BatchNormMode::Trained, DType::F64, &dev);
     let mut rng = ChaCha8Rng::seed_from_u64(5);
     let shape = [2, 3, 2, 3];

@@ -42,7 +42,7 @@ fn unfolded_convolution_equals_candle_conv2d_with_gradients() {
 }
 
 fn check_against_candle(conv: Conv) {
-    let dev = xbn_core::test_device();
+    let dev = xbn_core::test_util::test_device();
     let mut rng = ChaCha8Rng::seed_from_u64(11);
     // (c_in, c_out, k, stride, padding, h, w): 7×7/2 stem, 3×3 s1/s2, 1×1 s1/s2, odd sizes.
     for (ci, co, k, s, p, h, w) in [

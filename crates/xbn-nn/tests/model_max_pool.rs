@@ -26,7 +26,7 @@ fn to_vec(t: &Tensor) -> Vec<f64> {
 
 #[test]
 fn pads_with_minus_infinity_and_routes_gradient_to_the_maximum() {
-    let dev = xbn_core::test_device();
+    let dev = xbn_core::test_util::test_device();
     // x[i][j] = −(4i + j + 1): every value negative, so zero padding would give 0.
     let values: Vec<f32> = (0..16).map(|k| -(k as f32 + 1.0)).collect();
     let x = Var::from_tensor(&Tensor::from_vec(values, (1, 4, 4, 1), &dev).unwrap()).unwrap();
@@ -46,7 +46,7 @@ fn pads_with_minus_infinity_and_routes_gradient_to_the_maximum() {
 
 #[test]
 fn ties_send_each_output_gradient_to_exactly_one_input() {
-    let dev = xbn_core::test_device();
+    let dev = xbn_core::test_util::test_device();
     let x = Var::from_tensor(&Tensor::zeros((1, 5, 5, 1), DType::F32, &dev).unwrap()).unwrap();
     let y = max_pool2d(x.as_tensor(), 3, 2, 1).unwrap();
     assert_eq!(y.dims(), &[1, 3, 3, 1]);
@@ -61,7 +61,7 @@ fn ties_send_each_output_gradient_to_exactly_one_input() {
 
 #[test]
 fn equals_candle_pool_when_kernel_equals_stride() {
-    let dev = xbn_core::test_device();
+    let dev = xbn_core::test_util::test_device();
     let mut rng = ChaCha8Rng::seed_from_u64(1);
     let x = randn(&mut rng, &[2, 3, 8, 6], &dev)
         .to_dtype(DType::F32)
@@ -73,7 +73,7 @@ fn equals_candle_pool_when_kernel_equals_stride() {
 
 #[test]
 fn output_sizes_follow_pytorch() {
-    let dev = xbn_core::test_device();
+    let dev = xbn_core::test_util::test_device();
     // ⌊(H + 2p − k)/s⌋ + 1 for the ResNet stem pool and odd sizes.
     for (h, w, ho, wo) in [
         (112, 112, 56, 56),
@@ -97,7 +97,7 @@ fn output_sizes_follow_pytorch() {
 
 #[test]
 fn gradient_matches_finite_differences() {
-    let dev = xbn_core::test_device();
+    let dev = xbn_core::test_util::test_device();
     let mut rng = ChaCha8Rng::seed_from_u64(2);
     let shape = [2, 3, 7, 6];
     let x0 = randn(&mut rng, &shape, &dev);

@@ -22,7 +22,7 @@ fn tiny(mode: BatchNormMode) -> ResNet {
         bn_mode: mode,
         seed: 3,
     };
-    ResNet::new(&config, DType::F32, &xbn_core::test_device()).expect("tiny ResNet")
+    ResNet::new(&config, DType::F32, &xbn_core::test_util::test_device()).expect("tiny ResNet")
 }
 
 fn max_abs_diff(a: &Tensor, b: &Tensor) -> f32 {
@@ -42,7 +42,7 @@ fn max_abs_diff(a: &Tensor, b: &Tensor) -> f32 {
 
 #[test]
 fn torchvision_weights_load_and_match_torch_in_eval_and_train_mode() {
-    let dev = xbn_core::test_device();
+    let dev = xbn_core::test_util::test_device();
     let io = candle_core::safetensors::load(data("resnet_tiny_io.safetensors"), &dev).unwrap();
     let net = tiny(BatchNormMode::Trained);
     let report = load_weights(
@@ -99,7 +99,7 @@ fn torchvision_weights_load_and_match_torch_in_eval_and_train_mode() {
 
 #[test]
 fn frozen_batch_norm_keeps_running_statistics_and_matches_eval_mode() {
-    let dev = xbn_core::test_device();
+    let dev = xbn_core::test_util::test_device();
     let io = candle_core::safetensors::load(data("resnet_tiny_io.safetensors"), &dev).unwrap();
     let net = tiny(BatchNormMode::Frozen {
         freeze_affine: true,

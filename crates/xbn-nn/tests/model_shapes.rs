@@ -45,7 +45,7 @@ fn check_training_step(net: &dyn Backbone, images: &Tensor) {
 
 #[test]
 fn small_width_resnet_trains_with_the_reference_structure() {
-    let dev = xbn_core::test_device();
+    let dev = xbn_core::test_util::test_device();
     let config = ResNetConfig {
         base_width: 4,
         layers: [2, 1, 2, 1],
@@ -110,7 +110,7 @@ fn frozen_affine_parameters_leave_the_backbone_group() {
         },
         ..ResNetConfig::default()
     };
-    let net = ResNet::new(&config, DType::F32, &xbn_core::test_device()).unwrap();
+    let net = ResNet::new(&config, DType::F32, &xbn_core::test_util::test_device()).unwrap();
     let names: Vec<String> = net
         .param_groups()
         .backbone
@@ -131,7 +131,7 @@ fn frozen_affine_parameters_leave_the_backbone_group() {
 
 #[test]
 fn small_cnn_trains_and_rejects_bad_input() {
-    let dev = xbn_core::test_device();
+    let dev = xbn_core::test_util::test_device();
     let net = SmallCnn::new(&SmallCnnConfig::default(), DType::F32, &dev).unwrap();
     assert_eq!(net.embedding_dim(), 128);
     assert_eq!(net.input_spec().height, 32);
@@ -153,7 +153,7 @@ fn small_cnn_trains_and_rejects_bad_input() {
 
 #[test]
 fn same_seed_same_weights() {
-    let dev = xbn_core::test_device();
+    let dev = xbn_core::test_util::test_device();
     let a = SmallCnn::new(&SmallCnnConfig::default(), DType::F32, &dev).unwrap();
     let b = SmallCnn::new(&SmallCnnConfig::default(), DType::F32, &dev).unwrap();
     let c = SmallCnn::new(
@@ -179,7 +179,7 @@ fn same_seed_same_weights() {
 
 #[test]
 fn embed_records_no_graph_and_equals_the_evaluation_forward() {
-    let dev = xbn_core::test_device();
+    let dev = xbn_core::test_util::test_device();
     let cfg = ResNetConfig {
         base_width: 4,
         layers: [1, 1, 1, 1],

@@ -18,7 +18,7 @@ fn cnn(seed: u64) -> SmallCnn {
         seed,
         ..SmallCnnConfig::default()
     };
-    SmallCnn::new(&config, DType::F32, &xbn_core::test_device()).unwrap()
+    SmallCnn::new(&config, DType::F32, &xbn_core::test_util::test_device()).unwrap()
 }
 
 fn tensors(net: &dyn Backbone) -> HashMap<String, Tensor> {
@@ -29,7 +29,7 @@ fn tensors(net: &dyn Backbone) -> HashMap<String, Tensor> {
 }
 
 fn images() -> Tensor {
-    let dev = xbn_core::test_device();
+    let dev = xbn_core::test_util::test_device();
     Tensor::arange(0f32, 2.0 * 3.0 * 64.0, &dev)
         .unwrap()
         .reshape((2, 3, 8, 8))
@@ -102,7 +102,7 @@ fn expect_mismatch(file: &HashMap<String, Tensor>, opts: &LoadOptions, needles: 
 fn mismatches_are_listed_by_name_and_shape_and_nothing_is_written() {
     let mut file = tensors(&cnn(1));
     file.remove("blocks.1.bn.running_var");
-    let dev = xbn_core::test_device();
+    let dev = xbn_core::test_util::test_device();
     file.insert(
         "extra.weight".into(),
         Tensor::zeros((3, 2), DType::F32, &dev).unwrap(),
@@ -128,7 +128,7 @@ fn pretrained_options_skip_the_classifier_and_allow_a_missing_head() {
     let path = dir.path().join("pretrained.safetensors");
     let mut file = tensors(&cnn(1));
     file.retain(|k, _| !k.starts_with("head."));
-    let dev = xbn_core::test_device();
+    let dev = xbn_core::test_util::test_device();
     file.insert(
         "fc.weight".into(),
         Tensor::zeros((10, 8), DType::F32, &dev).unwrap(),

@@ -46,7 +46,7 @@ fn build(case: &Value, groups: Vec<ParamGroup>) -> Box<dyn Optimizer> {
 
 #[test]
 fn optimizers_match_torch_optim() {
-    let dev = xbn_core::test_device();
+    let dev = xbn_core::test_util::test_device();
     let reference: Value = serde_json::from_str(REFERENCE).expect("reference JSON");
     let cases = reference["cases"].as_array().expect("cases");
     assert!(

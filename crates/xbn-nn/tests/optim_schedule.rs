@@ -92,7 +92,7 @@ fn invalid_schedules_are_refused() {
 
 #[test]
 fn clipping_scales_to_the_max_norm_and_reports_the_norm() {
-    let dev = xbn_core::test_device();
+    let dev = xbn_core::test_util::test_device();
     let a = Var::new(&[1.0f64, 2.0], &dev).unwrap();
     let b = Var::new(&[0.5f64], &dev).unwrap();
     // Gradients (3, 4) and (0): global norm 5.

@@ -38,7 +38,7 @@ fn values(v: &Var) -> Vec<f32> {
 }
 
 fn resume_is_exact(make: &dyn Fn(Vec<ParamGroup>) -> Box<dyn Optimizer>) {
-    let dev = xbn_core::test_device();
+    let dev = xbn_core::test_util::test_device();
     let (a, b) = params(&dev);
     let mut opt = make(groups(&a, &b));
     for t in 0..3 {
@@ -116,7 +116,7 @@ fn adamw_resumes_exactly() {
 
 #[test]
 fn bad_state_is_refused_and_the_current_state_kept() {
-    let dev = xbn_core::test_device();
+    let dev = xbn_core::test_util::test_device();
     let (a, b) = params(&dev);
     let mut opt = AdamW::new(groups(&a, &b), AdamWConfig::default()).unwrap();
     step(&mut opt, &a, &b, 0);
@@ -160,7 +160,7 @@ fn bad_state_is_refused_and_the_current_state_kept() {
 
 #[test]
 fn invalid_configurations_are_refused() {
-    let dev = xbn_core::test_device();
+    let dev = xbn_core::test_util::test_device();
     let (a, b) = params(&dev);
     let dup = vec![
         ParamGroup::new("x", 0.1, 0.0, vec![("a".into(), a.clone())]),
@@ -196,7 +196,7 @@ fn invalid_configurations_are_refused() {
 
 #[test]
 fn parameters_without_gradient_are_left_alone_and_rates_reported() {
-    let dev = xbn_core::test_device();
+    let dev = xbn_core::test_util::test_device();
     let (a, b) = params(&dev);
     let mut opt = Sgd::new(groups(&a, &b), SgdConfig::default()).unwrap();
     let before = values(&b);

@@ -12,7 +12,7 @@ use xbn_train::model::{Backbone, ResNet, ResNetConfig, SmallCnn, SmallCnnConfig}
 use xbn_train::optim::{AdamW, AdamWConfig, Optimizer, ParamGroup};
 
 fn median_step_ms(net: &dyn Backbone, batch: usize, size: usize, reps: usize) -> f64 {
-    let dev = xbn_core::test_device();
+    let dev = xbn_core::test_util::test_device();
     let groups = net.param_groups();
     let mut opt = AdamW::new(
         vec![
@@ -38,7 +38,7 @@ fn median_step_ms(net: &dyn Backbone, batch: usize, size: usize, reps: usize) ->
 }
 
 fn main() {
-    let dev = xbn_core::test_device();
+    let dev = xbn_core::test_util::test_device();
     let cnn = SmallCnn::new(&SmallCnnConfig::default(), DType::F32, &dev).unwrap();
     for size in [32, 48] {
         println!(

@@ -37,34 +37,103 @@ pub enum TrainError {
         /// Description of the last checkpoint kept (path and iteration, or "none").
         last_checkpoint: String,
     },
-    /// A dataset could not be read, decoded or sampled.
-    #[error("data: {0}")]
-    Data(#[from] xbn_data::DataError),
-    /// Moment matching or device selection failed.
-    #[error("{0}")]
-    Core(#[from] xbn_core::XbnError),
-    /// A component (backbone, optimizer, loss, memory, evaluation) reported an error.
-    #[error("{what}: {message}")]
-    Component {
-        /// Which component.
-        what: &'static str,
-        /// Its message.
-        message: String,
+    /// A device string could not be parsed, or names a device this build cannot open.
+    #[error("device `{spec}`: {reason}")]
+    Device {
+        /// The device string as given.
+        spec: String,
+        /// Why it cannot be used.
+        reason: String,
     },
+    /// A checkpoint's model tensor is missing or has another shape than the model's; the model
+    /// is left unchanged.
+    #[error("checkpoint tensor `{tensor}`: {}", match saved {
+        Some(saved) => format!("has shape {saved:?}, the model {model:?}"),
+        None => format!("missing (the model has it, shape {model:?})"),
+    })]
+    ModelState {
+        /// The tensor's name in the model.
+        tensor: String,
+        /// Its shape in the model.
+        model: Vec<usize>,
+        /// Its shape in the checkpoint, `None` when the checkpoint lacks it.
+        saved: Option<Vec<usize>>,
+    },
+    /// The memory of a checkpoint written before `CrossBatchMemory` owned it cannot be
+    /// converted (see `train::legacy_checkpoint`).
+    #[error("memory of a checkpoint of an earlier version: {0}")]
+    LegacyMemory(String),
+    /// The loader and the trainer disagree on the iteration: a batch came out of order or
+    /// the sampler ended.
+    #[error("the loader delivered {} at iteration {iteration}", match delivered {
+        Some(batch) => format!("batch {batch}"),
+        None => "no batch (the P × K sampler ended)".to_string(),
+    })]
+    LoaderOutOfStep {
+        /// The trainer's iteration.
+        iteration: usize,
+        /// The batch number delivered, `None` when none came.
+        delivered: Option<usize>,
+    },
+    /// The memory and the trainer disagree on the iteration.
+    #[error("the memory is at iteration {memory}, the trainer at {trainer}")]
+    MemoryOutOfStep {
+        /// The memory's iteration counter.
+        memory: u64,
+        /// The trainer's iteration.
+        trainer: usize,
+    },
+    /// Embeddings and labels to export differ in number.
+    #[error("{embeddings} embeddings but {labels} labels")]
+    LabelCount {
+        /// Rows of the embedding matrix.
+        embeddings: usize,
+        /// Labels given.
+        labels: usize,
+    },
+    /// A JSON document or JSON Lines record could not be written or parsed.
+    #[error("{what}: {source}")]
+    Json {
+        /// The file and line, or the document, at fault.
+        what: String,
+        /// serde_json's error.
+        source: serde_json::Error,
+    },
+    /// A plot could not be drawn or written.
+    #[error("plot {path}: {source}")]
+    Plot {
+        /// The image file.
+        path: PathBuf,
+        /// plotters' error.
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// A dataset could not be read, decoded or sampled.
+    #[error(transparent)]
+    Data(#[from] xbn_data::DataError),
+    /// Moment matching failed.
+    #[error(transparent)]
+    Core(#[from] xbn_core::XbnError),
+    /// The cross-batch memory refused an update, a position or a saved state.
+    #[error(transparent)]
+    Memory(#[from] xbn_memory::MemoryError),
+    /// A loss could not be built or evaluated.
+    #[error(transparent)]
+    Loss(#[from] xbn_losses::LossError),
+    /// The backbone could not be built, loaded or run.
+    #[error(transparent)]
+    Model(#[from] xbn_nn::model::ModelError),
+    /// The optimizer or its schedule refused a setting or a saved state.
+    #[error(transparent)]
+    Optimizer(#[from] xbn_nn::optim::OptimError),
+    /// Retrieval evaluation failed.
+    #[error(transparent)]
+    Eval(#[from] xbn_eval::EvalError),
     /// An error from candle.
     #[error(transparent)]
     Candle(#[from] candle_core::Error),
 }
 
 impl TrainError {
-    /// Wraps another crate's error as a [`TrainError::Component`].
-    pub fn component(what: &'static str, e: impl std::fmt::Display) -> Self {
-        TrainError::Component {
-            what,
-            message: e.to_string(),
-        }
-    }
-
     /// Wraps an I/O error with the path it concerns.
     pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         TrainError::Io {
@@ -76,3 +145,57 @@ impl TrainError {
 
 /// `Result` with [`TrainError`].
 pub type Result<T> = std::result::Result<T, TrainError>;
+
+#[cfg(test)]
+mod tests {
+    use std::error::Error as _;
+
+    use super::TrainError;
+
+    #[test]
+    fn a_library_error_keeps_its_message_and_its_source_chain() {
+        let cause = std::io::Error::new(std::io::ErrorKind::NotFound, "no such file");
+        let data = xbn_data::DataError::Io {
+            path: "datasets/sop/Ebay_train.txt".into(),
+            source: cause,
+        };
+        let message = data.to_string();
+        let err = TrainError::from(data);
+        assert_eq!(err.to_string(), message);
+        assert!(matches!(err, TrainError::Data(_)));
+        let root = err
+            .source()
+            .expect("the I/O error is reachable through source()");
+        let io = root
+            .downcast_ref::<std::io::Error>()
+            .expect("the cause is the original std::io::Error");
+        assert_eq!(io.kind(), std::io::ErrorKind::NotFound);
+    }
+
+    #[test]
+    fn the_trainer_s_own_errors_name_what_is_at_fault() {
+        let missing = TrainError::ModelState {
+            tensor: "head.weight".into(),
+            model: vec![64, 512],
+            saved: None,
+        };
+        assert!(missing.to_string().contains("head.weight"), "{missing}");
+        assert!(missing.to_string().contains("missing"), "{missing}");
+        let wrong = TrainError::ModelState {
+            tensor: "head.weight".into(),
+            model: vec![64, 512],
+            saved: Some(vec![128, 512]),
+        };
+        assert!(wrong.to_string().contains("[128, 512]"), "{wrong}");
+        let json = serde_json::from_str::<serde_json::Value>("{").unwrap_err();
+        let err = TrainError::Json {
+            what: "runs/x/metrics.jsonl:3".into(),
+            source: json,
+        };
+        assert!(
+            err.to_string().starts_with("runs/x/metrics.jsonl:3: "),
+            "{err}"
+        );
+        assert!(err.source().is_some());
+    }
+}

@@ -5,6 +5,7 @@ pub mod checkpoint;
 pub mod cli;
 pub mod commands;
 pub mod config;
+pub mod device;
 pub mod error;
 pub mod outputs;
 pub mod train;

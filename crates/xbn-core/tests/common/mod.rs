@@ -24,7 +24,7 @@ pub fn gaussian(r: &mut ChaCha8Rng, n: usize, mu: &[f64], sd: &[f64]) -> Rows {
 pub fn tensor(rows: &Rows) -> Tensor {
     let (n, d) = (rows.len(), rows.first().map_or(0, |r| r.len()));
     let flat: Vec<f64> = rows.iter().flatten().copied().collect();
-    Tensor::from_vec(flat, (n, d), &xbn_core::test_device()).unwrap()
+    Tensor::from_vec(flat, (n, d), &xbn_core::test_util::test_device()).unwrap()
 }
 
 pub fn rows_of(t: &Tensor) -> Rows {

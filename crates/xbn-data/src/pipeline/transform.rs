@@ -71,17 +71,14 @@ impl Transform for TrainTransform {
         let region =
             random_resized_crop(image.width(), image.height(), self.scale, self.ratio, rng);
         let flip = self.flip_probability > 0.0 && rng.random_bool(self.flip_probability.min(1.0));
-        finish(
-            image,
+        let steps = Steps {
             region,
-            self.size,
+            size: self.size,
             flip,
-            self.jitter,
-            &self.normalization,
-            rng,
-            scratch,
-            out,
-        )
+            jitter: self.jitter,
+            normalization: &self.normalization,
+        };
+        steps.run(image, rng, scratch, out)
     }
 }
 
@@ -120,38 +117,42 @@ impl Transform for EvalTransform {
         scratch: &mut Scratch,
         out: &mut [f32],
     ) -> Result<()> {
-        let region = centre_crop(image.width(), image.height(), self.resize, self.crop);
-        finish(
-            image,
-            region,
-            self.crop,
-            false,
-            None,
-            &self.normalization,
-            rng,
-            scratch,
-            out,
-        )
+        let steps = Steps {
+            region: centre_crop(image.width(), image.height(), self.resize, self.crop),
+            size: self.crop,
+            flip: false,
+            jitter: None,
+            normalization: &self.normalization,
+        };
+        steps.run(image, rng, scratch, out)
     }
 }
 
-#[allow(clippy::too_many_arguments)]
-fn finish(
-    image: &RgbImage,
+/// What a transform does to one image, once its random choices are made: resize `region` to
+/// `size × size`, jitter, then write normalized CHW values (mirrored when `flip`).
+struct Steps<'a> {
     region: Region,
     size: u32,
     flip: bool,
     jitter: Option<ColorJitter>,
-    normalization: &Normalization,
-    rng: &mut dyn RngCore,
-    scratch: &mut Scratch,
-    out: &mut [f32],
-) -> Result<()> {
-    let pixels = scratch.resize(image, region, size, size)?;
-    if let Some(j) = jitter {
-        j.apply(pixels, rng);
+    normalization: &'a Normalization,
+}
+
+impl Steps<'_> {
+    fn run(
+        self,
+        image: &RgbImage,
+        rng: &mut dyn RngCore,
+        scratch: &mut Scratch,
+        out: &mut [f32],
+    ) -> Result<()> {
+        let size = self.size as usize;
+        let pixels = scratch.resize(image, self.region, self.size, self.size)?;
+        if let Some(j) = self.jitter {
+            j.apply(pixels, rng);
+        }
+        let tables = self.normalization.tables();
+        write_chw(pixels, size, size, self.flip, &tables, out);
+        Ok(())
     }
-    let tables = normalization.tables();
-    write_chw(pixels, size as usize, size as usize, flip, &tables, out);
-    Ok(())
 }

@@ -10,7 +10,7 @@ use rayon::prelude::*;
 
 use super::batch_norm_composed::batch_norm2d_composed;
 use super::channel_sums::{gradient_sums, shifted_sums};
-use super::element::Element;
+use super::element::{Element, with_element};
 use super::storage::{cpu_tensor, host_f64, layout_slice, with_slice};
 
 /// Which moments BatchNorm normalizes with.
@@ -353,25 +353,13 @@ impl CustomOp3 for BatchNormOp {
         s3: &CpuStorage,
         l3: &Layout,
     ) -> Result<(CpuStorage, Shape)> {
-        let out = match s1.dtype() {
-            DType::F32 => f32::to_cpu_storage_owned(self.forward(
-                layout_slice(s1, l1, "batch_norm2d")?,
-                layout_slice(s2, l2, "batch_norm2d")?,
-                layout_slice(s3, l3, "batch_norm2d")?,
-                None,
-            )?),
-            DType::F64 => f64::to_cpu_storage_owned(self.forward(
-                layout_slice(s1, l1, "batch_norm2d")?,
-                layout_slice(s2, l2, "batch_norm2d")?,
-                layout_slice(s3, l3, "batch_norm2d")?,
-                None,
-            )?),
-            other => {
-                return Err(Error::Msg(format!(
-                    "batch_norm2d: unsupported dtype {other:?}"
-                )));
-            }
-        };
+        let op = "batch_norm2d";
+        let out = with_element!(s1.dtype(), op, T => Ok(T::to_cpu_storage_owned(self.forward::<T>(
+            layout_slice(s1, l1, op)?,
+            layout_slice(s2, l2, op)?,
+            layout_slice(s3, l3, op)?,
+            None,
+        )?)))?;
         Ok((out, l1.shape().clone()))
     }
 
@@ -384,15 +372,9 @@ impl CustomOp3 for BatchNormOp {
         dy: &Tensor,
     ) -> Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
         let dy = dy.contiguous()?;
-        let (dx, dgamma, dbeta) = match x.dtype() {
-            DType::F32 => self.backward_tensors::<f32>(x, gamma, y, &dy)?,
-            DType::F64 => self.backward_tensors::<f64>(x, gamma, y, &dy)?,
-            other => {
-                return Err(Error::Msg(format!(
-                    "batch_norm2d: unsupported dtype {other:?}"
-                )));
-            }
-        };
+        let (dx, dgamma, dbeta) = with_element!(x.dtype(), "batch_norm2d", T => {
+            self.backward_tensors::<T>(x, gamma, y, &dy)
+        })?;
         Ok((Some(dx), Some(dgamma), Some(dbeta)))
     }
 }
@@ -487,15 +469,9 @@ impl CustomOp3 for ResidualOp {
         s3: &CpuStorage,
         l3: &Layout,
     ) -> Result<(CpuStorage, Shape)> {
-        let out = match s1.dtype() {
-            DType::F32 => f32::to_cpu_storage_owned(self.forward((s1, l1), (s2, l2), (s3, l3))?),
-            DType::F64 => f64::to_cpu_storage_owned(self.forward((s1, l1), (s2, l2), (s3, l3))?),
-            other => {
-                return Err(Error::Msg(format!(
-                    "batch_norm2d_add_relu: unsupported dtype {other:?}"
-                )));
-            }
-        };
+        let out = with_element!(s1.dtype(), "batch_norm2d_add_relu", T => Ok(
+            T::to_cpu_storage_owned(self.forward::<T>((s1, l1), (s2, l2), (s3, l3))?)
+        ))?;
         Ok((out, l1.shape().clone()))
     }
 
@@ -508,15 +484,9 @@ impl CustomOp3 for ResidualOp {
         dy: &Tensor,
     ) -> Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
         let dy = dy.contiguous()?;
-        let (dx, daffine, dr) = match x.dtype() {
-            DType::F32 => self.backward_tensors::<f32>(x, affine, y, &dy)?,
-            DType::F64 => self.backward_tensors::<f64>(x, affine, y, &dy)?,
-            other => {
-                return Err(Error::Msg(format!(
-                    "batch_norm2d_add_relu: unsupported dtype {other:?}"
-                )));
-            }
-        };
+        let (dx, daffine, dr) = with_element!(x.dtype(), "batch_norm2d_add_relu", T => {
+            self.backward_tensors::<T>(x, affine, y, &dy)
+        })?;
         Ok((Some(dx), Some(daffine), Some(dr)))
     }
 }

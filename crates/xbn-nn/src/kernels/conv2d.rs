@@ -7,7 +7,7 @@ use candle_core::{CpuStorage, CustomOp2, DType, Error, Layout, Result, Shape, Te
 
 use super::conv2d_host::{backward, forward};
 use super::conv2d_unfold::conv2d_unfold;
-use super::element::Element;
+use super::element::{Element, with_element};
 use super::layout::{to_channels_first, to_channels_last};
 use super::storage::{cpu_tensor, layout_slice, with_slice};
 
@@ -191,19 +191,9 @@ impl CustomOp2 for Conv2dOp {
         l2: &Layout,
     ) -> Result<(CpuStorage, Shape)> {
         let g = self.geometry;
-        let out = match s1.dtype() {
-            DType::F32 => f32::to_cpu_storage_owned(forward(
-                &g,
-                layout_slice(s1, l1, "conv2d")?,
-                layout_slice(s2, l2, "conv2d")?,
-            )),
-            DType::F64 => f64::to_cpu_storage_owned(forward(
-                &g,
-                layout_slice(s1, l1, "conv2d")?,
-                layout_slice(s2, l2, "conv2d")?,
-            )),
-            other => return Err(Error::Msg(format!("conv2d: unsupported dtype {other:?}"))),
-        };
+        let out = with_element!(s1.dtype(), "conv2d", T => Ok(T::to_cpu_storage_owned(
+            forward::<T>(&g, layout_slice(s1, l1, "conv2d")?, layout_slice(s2, l2, "conv2d")?)
+        )))?;
         Ok((out, Shape::from((g.n, g.ho, g.wo, g.c_out))))
     }
 
@@ -215,11 +205,9 @@ impl CustomOp2 for Conv2dOp {
         dy: &Tensor,
     ) -> Result<(Option<Tensor>, Option<Tensor>)> {
         let dy = dy.contiguous()?;
-        let (dx, dw) = match x.dtype() {
-            DType::F32 => backward_tensors::<f32>(&self.geometry, x, w, &dy, self.input_grad)?,
-            DType::F64 => backward_tensors::<f64>(&self.geometry, x, w, &dy, self.input_grad)?,
-            other => return Err(Error::Msg(format!("conv2d: unsupported dtype {other:?}"))),
-        };
+        let (dx, dw) = with_element!(x.dtype(), "conv2d", T => {
+            backward_tensors::<T>(&self.geometry, x, w, &dy, self.input_grad)
+        })?;
         Ok((dx, Some(dw)))
     }
 }

@@ -60,3 +60,26 @@ macro_rules! impl_element {
 
 impl_element!(f32, F32);
 impl_element!(f64, F64);
+
+/// Evaluates `$body`, a `Result`, with the type alias `$t` bound to the [`Element`] type of
+/// `$dtype` (`f32` or `f64`): the one dtype dispatch of the CPU kernels. Any other dtype is an
+/// error naming `$op`.
+macro_rules! with_element {
+    ($dtype:expr, $op:expr, $t:ident => $body:expr) => {
+        match $dtype {
+            candle_core::DType::F32 => {
+                type $t = f32;
+                $body
+            }
+            candle_core::DType::F64 => {
+                type $t = f64;
+                $body
+            }
+            other => Err(candle_core::Error::Msg(format!(
+                "{}: unsupported dtype {:?}",
+                $op, other
+            ))),
+        }
+    };
+}
+pub(crate) use with_element;

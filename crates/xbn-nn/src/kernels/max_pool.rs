@@ -5,7 +5,7 @@ use candle_core::backend::BackendStorage;
 use candle_core::{CpuStorage, CustomOp1, DType, Error, Layout, Result, Shape, Tensor};
 use rayon::prelude::*;
 
-use super::element::Element;
+use super::element::{Element, with_element};
 use super::max_pool_composed::max_pool2d_composed;
 use super::storage::{cpu_tensor, layout_slice, with_slice};
 
@@ -152,19 +152,9 @@ impl CustomOp1 for MaxPoolOp {
     }
 
     fn cpu_fwd(&self, s: &CpuStorage, l: &Layout) -> Result<(CpuStorage, Shape)> {
-        let out = match s.dtype() {
-            DType::F32 => {
-                f32::to_cpu_storage_owned(self.window.forward(layout_slice(s, l, "max_pool2d")?))
-            }
-            DType::F64 => {
-                f64::to_cpu_storage_owned(self.window.forward(layout_slice(s, l, "max_pool2d")?))
-            }
-            other => {
-                return Err(Error::Msg(format!(
-                    "max_pool2d: unsupported dtype {other:?}"
-                )));
-            }
-        };
+        let out = with_element!(s.dtype(), "max_pool2d", T => Ok(T::to_cpu_storage_owned(
+            self.window.forward::<T>(layout_slice(s, l, "max_pool2d")?)
+        )))?;
         let w = self.window;
         Ok((out, Shape::from((w.n, w.ho, w.wo, w.c))))
     }
@@ -172,25 +162,12 @@ impl CustomOp1 for MaxPoolOp {
     fn bwd(&self, x: &Tensor, _y: &Tensor, dy: &Tensor) -> Result<Option<Tensor>> {
         let dy = dy.contiguous()?;
         let op = "max_pool2d backward";
-        let dx = match x.dtype() {
-            DType::F32 => cpu_tensor(
-                with_slice::<f32, _>(x, op, |xs| {
-                    with_slice::<f32, _>(&dy, op, |dys| self.window.backward(xs, dys))
-                })??,
-                x.dims(),
-            )?,
-            DType::F64 => cpu_tensor(
-                with_slice::<f64, _>(x, op, |xs| {
-                    with_slice::<f64, _>(&dy, op, |dys| self.window.backward(xs, dys))
-                })??,
-                x.dims(),
-            )?,
-            other => {
-                return Err(Error::Msg(format!(
-                    "max_pool2d: unsupported dtype {other:?}"
-                )));
-            }
-        };
+        let dx = with_element!(x.dtype(), op, T => cpu_tensor(
+            with_slice::<T, _>(x, op, |xs| {
+                with_slice::<T, _>(&dy, op, |dys| self.window.backward(xs, dys))
+            })??,
+            x.dims(),
+        ))?;
         Ok(Some(dx))
     }
 }

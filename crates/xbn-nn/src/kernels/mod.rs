@@ -43,6 +43,7 @@ pub use batch_norm::{BatchNormOutput, BatchNormStatistics, batch_norm2d, batch_n
 pub use conv2d::{Conv2dParams, conv2d};
 pub use conv2d_unfold::conv2d_unfold;
 pub use element::Element;
+pub(crate) use element::with_element;
 pub use layout::{to_channels_first, to_channels_last};
 pub use max_pool::max_pool2d;
 pub(crate) use storage::layout_slice as host_slice;

@@ -6,6 +6,7 @@ use candle_core::{CpuStorage, DType, Error, InplaceOp2, InplaceOp3, Layout, Resu
 use rayon::prelude::*;
 
 use crate::kernels::Element;
+use crate::kernels::with_element;
 
 /// Work below this many elements stays on one thread.
 const PARALLEL_MIN: usize = 1 << 15;
@@ -123,11 +124,7 @@ impl InplaceOp2 for Moment {
         g: &CpuStorage,
         g_l: &Layout,
     ) -> Result<()> {
-        match g.dtype() {
-            DType::F32 => self.run::<f32>(dst, dst_l, g, g_l),
-            DType::F64 => self.run::<f64>(dst, dst_l, g, g_l),
-            other => Err(Error::Msg(format!("AdamW: unsupported dtype {other:?}"))),
-        }
+        with_element!(g.dtype(), "AdamW", T => self.run::<T>(dst, dst_l, g, g_l))
     }
 }
 
@@ -172,10 +169,6 @@ impl InplaceOp3 for Update {
         v_l: &Layout,
     ) -> Result<()> {
         let srcs = [(m, m_l), (v, v_l)];
-        match dst.dtype() {
-            DType::F32 => self.run::<f32>(dst, dst_l, srcs),
-            DType::F64 => self.run::<f64>(dst, dst_l, srcs),
-            other => Err(Error::Msg(format!("AdamW: unsupported dtype {other:?}"))),
-        }
+        with_element!(dst.dtype(), "AdamW", T => self.run::<T>(dst, dst_l, srcs))
     }
 }

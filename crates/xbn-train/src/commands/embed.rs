@@ -22,7 +22,7 @@ pub fn run_embed(args: &EmbedArgs) -> Result<(PathBuf, usize)> {
         sets.push(format!("run.device={}", toml::Value::String(d.clone())));
     }
     let cfg = overrides::apply(&base, &sets)?;
-    let device = xbn_core::parse_device(&cfg.run.device)?;
+    let device = crate::device::parse_device(&cfg.run.device)?;
     let backbone = build_backbone(&cfg, None, &device)?;
     let ck_path = args
         .checkpoint

@@ -27,7 +27,7 @@ pub fn run_eval(args: &EvalArgs) -> Result<String> {
         )));
     }
     let options = xbn_eval::EvalOptions {
-        device: xbn_core::parse_device(&args.device)?,
+        device: crate::device::parse_device(&args.device)?,
         ..Default::default()
     };
     let report = xbn_eval::evaluate_files(
@@ -36,8 +36,7 @@ pub fn run_eval(args: &EvalArgs) -> Result<String> {
         protocol,
         &args.k,
         &options,
-    )
-    .map_err(|e| TrainError::component("eval", e))?;
+    )?;
     Ok(if args.json {
         report.to_json()
     } else {

@@ -12,9 +12,9 @@ use crate::error::{Result, TrainError};
 pub fn save_embeddings(path: &Path, embeddings: &Tensor, labels: &[i64]) -> Result<()> {
     let (n, _) = embeddings.dims2()?;
     if n != labels.len() {
-        return Err(TrainError::Component {
-            what: "embeddings",
-            message: format!("{n} embeddings but {} labels", labels.len()),
+        return Err(TrainError::LabelCount {
+            embeddings: n,
+            labels: labels.len(),
         });
     }
     let mut ck = Checkpoint::default();

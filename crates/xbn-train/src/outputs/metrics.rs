@@ -1,12 +1,14 @@
 //! `metrics.jsonl`: one JSON object per log step.
 
 use std::collections::BTreeMap;
-use std::fs::{File, OpenOptions};
-use std::io::{BufRead, BufReader, Write};
-use std::path::{Path, PathBuf};
+use std::fs::File;
+use std::io::{BufRead, BufReader};
+use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+use super::append::AppendFile;
+use crate::checkpoint::atomic::write_atomic;
 use crate::error::{Result, TrainError};
 
 /// The drift diagnostic: mean Euclidean distance between stored memory entries and the
@@ -59,10 +61,7 @@ pub struct MetricsRecord {
 
 /// Appends records to `metrics.jsonl`, flushing every line.
 #[derive(Debug)]
-pub struct MetricsWriter {
-    path: PathBuf,
-    file: File,
-}
+pub struct MetricsWriter(AppendFile);
 
 impl MetricsWriter {
     /// Opens `path` for appending, first dropping lines after iteration `keep_up_to` (resume:
@@ -78,25 +77,19 @@ impl MetricsWriter {
             if !text.is_empty() {
                 text.push('\n');
             }
-            std::fs::write(path, text).map_err(|e| TrainError::io(path, e))?;
+            // Replaced whole or not at all: a crash here keeps the old file.
+            write_atomic(path, text.as_bytes())?;
         }
-        let file = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(path)
-            .map_err(|e| TrainError::io(path, e))?;
-        Ok(Self {
-            path: path.to_path_buf(),
-            file,
-        })
+        AppendFile::open(path).map(MetricsWriter)
     }
 
     /// Appends one record.
     pub fn write(&mut self, record: &MetricsRecord) -> Result<()> {
-        let line =
-            serde_json::to_string(record).map_err(|e| TrainError::component("metrics", e))?;
-        writeln!(self.file, "{line}").map_err(|e| TrainError::io(&self.path, e))?;
-        self.file.flush().map_err(|e| TrainError::io(&self.path, e))
+        let line = serde_json::to_string(record).map_err(|source| TrainError::Json {
+            what: self.0.path().display().to_string(),
+            source,
+        })?;
+        self.0.write_line(&line)
     }
 }
 
@@ -118,9 +111,9 @@ fn read_lines(path: &Path) -> Result<Vec<(MetricsRecord, String)>> {
             continue;
         }
         let rec: MetricsRecord =
-            serde_json::from_str(&line).map_err(|e| TrainError::Component {
-                what: "metrics",
-                message: format!("{}:{}: {e}", path.display(), n + 1),
+            serde_json::from_str(&line).map_err(|source| TrainError::Json {
+                what: format!("{}:{}", path.display(), n + 1),
+                source,
             })?;
         out.push((rec, line));
     }

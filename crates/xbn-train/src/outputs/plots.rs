@@ -62,9 +62,9 @@ pub fn draw_all(dir: &Path, records: &[MetricsRecord]) -> Result<()> {
 }
 
 fn line_chart(path: &Path, title: &str, series: &[Series]) -> Result<()> {
-    let err = |e: String| TrainError::Component {
-        what: "plot",
-        message: format!("{}: {e}", path.display()),
+    let err = |e: Box<dyn std::error::Error + Send + Sync>| TrainError::Plot {
+        path: path.to_path_buf(),
+        source: e,
     };
     let pts = series.iter().flat_map(|(_, p)| p.iter());
     let (mut x0, mut x1, mut y0, mut y1) = (f64::MAX, f64::MIN, f64::MAX, f64::MIN);
@@ -82,19 +82,19 @@ fn line_chart(path: &Path, title: &str, series: &[Series]) -> Result<()> {
     }
     let pad = ((y1 - y0) * 0.05).max(1e-6);
     let root = BitMapBackend::new(path, (800, 480)).into_drawing_area();
-    root.fill(&WHITE).map_err(|e| err(e.to_string()))?;
+    root.fill(&WHITE).map_err(|e| err(Box::new(e)))?;
     let mut chart = ChartBuilder::on(&root)
         .caption(title, ("sans-serif", 22))
         .margin(12)
         .x_label_area_size(36)
         .y_label_area_size(56)
         .build_cartesian_2d(x0..x1, (y0 - pad)..(y1 + pad))
-        .map_err(|e| err(e.to_string()))?;
+        .map_err(|e| err(Box::new(e)))?;
     chart
         .configure_mesh()
         .x_desc("iteration")
         .draw()
-        .map_err(|e| err(e.to_string()))?;
+        .map_err(|e| err(Box::new(e)))?;
     for (i, (name, points)) in series.iter().enumerate() {
         let color = Palette99::pick(i).to_rgba();
         chart
@@ -102,7 +102,7 @@ fn line_chart(path: &Path, title: &str, series: &[Series]) -> Result<()> {
                 points.iter().copied(),
                 color.stroke_width(2),
             ))
-            .map_err(|e| err(e.to_string()))?
+            .map_err(|e| err(Box::new(e)))?
             .label(name.as_str())
             .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], color));
     }
@@ -111,6 +111,6 @@ fn line_chart(path: &Path, title: &str, series: &[Series]) -> Result<()> {
         .background_style(WHITE.mix(0.8))
         .border_style(BLACK)
         .draw()
-        .map_err(|e| err(e.to_string()))?;
-    root.present().map_err(|e| err(e.to_string()))
+        .map_err(|e| err(Box::new(e)))?;
+    root.present().map_err(|e| err(Box::new(e)))
 }

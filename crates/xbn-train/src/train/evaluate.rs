@@ -55,9 +55,7 @@ pub fn embed_items(
     for batch in data.eval_loader(indices, batch_size, device)? {
         let images = batch?.images;
         // Inference mode: no autograd graph, so each batch's activations are freed at once.
-        let z = backbone
-            .embed(&images)
-            .map_err(|e| TrainError::component("model", e))?;
+        let z = backbone.embed(&images)?;
         parts.push(z);
     }
     let embeddings = if parts.is_empty() {
@@ -90,7 +88,7 @@ pub fn evaluate_model(
         .transpose()?;
     let report = score(&query, gallery.as_ref(), ks)?;
     Ok(Evaluation {
-        metrics: report_metrics(&report)?,
+        metrics: report_metrics(&report),
         report,
         embeddings: TestEmbeddings { query, gallery },
     })
@@ -116,20 +114,12 @@ pub fn score(
         ..EvalOptions::default()
     };
     xbn_eval::evaluate(&query.embeddings, &ql, gal, protocol, ks, &options)
-        .map_err(|e| TrainError::component("eval", e))
+        .map_err(TrainError::from)
 }
 
-/// The numeric entries of the report's JSON object.
-pub fn report_metrics(report: &EvalReport) -> Result<BTreeMap<String, f64>> {
-    let v: serde_json::Value =
-        serde_json::from_str(&report.to_json()).map_err(|e| TrainError::component("eval", e))?;
-    Ok(v.as_object()
-        .map(|o| {
-            o.iter()
-                .filter_map(|(k, v)| v.as_f64().map(|x| (k.clone(), x)))
-                .collect()
-        })
-        .unwrap_or_default())
+/// The report's scores and counts, by their JSON names ([`EvalReport::named_values`]).
+pub fn report_metrics(report: &EvalReport) -> BTreeMap<String, f64> {
+    report.named_values().into_iter().collect()
 }
 
 /// Writes the test embeddings for `xbn-train eval`: `embeddings.safetensors` (leave-one-out)

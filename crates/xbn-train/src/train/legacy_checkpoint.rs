@@ -12,10 +12,7 @@ use xbn_memory::NO_AUGMENTATION;
 use crate::error::{Result, TrainError};
 
 fn bad(message: String) -> TrainError {
-    TrainError::Component {
-        what: "memory (checkpoint of an earlier version)",
-        message,
-    }
+    TrainError::LegacyMemory(message)
 }
 
 fn scalar(map: &HashMap<String, Tensor>, key: &str) -> Result<i64> {
@@ -104,17 +101,23 @@ pub fn legacy_memory_state(
 mod tests {
     use super::*;
 
-    /// A full memory of 3 slots written at position 1: FIFO order is slots 1, 2, 0.
-    #[test]
-    fn the_old_table_lands_in_the_slots_of_its_entries() {
-        let cpu = Device::Cpu;
+    /// The old `memory.*` part of a full memory of 3 slots, next written at position 1: FIFO
+    /// order is slots 1, 2, 0.
+    fn full_old_queue(cpu: &Device) -> HashMap<String, Tensor> {
         let mut memory = HashMap::new();
         memory.insert(
             "embeddings".into(),
-            Tensor::zeros((3, 2), DType::F32, &cpu).unwrap(),
+            Tensor::zeros((3, 2), DType::F32, cpu).unwrap(),
         );
-        memory.insert("write_position".into(), Tensor::new(&[1i64], &cpu).unwrap());
-        memory.insert("filled".into(), Tensor::new(&[1u8], &cpu).unwrap());
+        memory.insert("write_position".into(), Tensor::new(&[1i64], cpu).unwrap());
+        memory.insert("filled".into(), Tensor::new(&[1u8], cpu).unwrap());
+        memory
+    }
+
+    #[test]
+    fn the_old_table_lands_in_the_slots_of_its_entries() {
+        let cpu = Device::Cpu;
+        let memory = full_old_queue(&cpu);
         let mut ledger = HashMap::new();
         ledger.insert(
             "indices".into(),
@@ -134,13 +137,7 @@ mod tests {
         assert_eq!(state["iteration"].to_vec1::<i64>().unwrap(), vec![7]);
         assert!(state.contains_key("matcher.initialized"));
         // Without a ledger, a memory that tracks provenance cannot be rebuilt.
-        let mut memory = HashMap::new();
-        memory.insert(
-            "embeddings".into(),
-            Tensor::zeros((3, 2), DType::F32, &cpu).unwrap(),
-        );
-        memory.insert("write_position".into(), Tensor::new(&[1i64], &cpu).unwrap());
-        memory.insert("filled".into(), Tensor::new(&[1u8], &cpu).unwrap());
+        let memory = full_old_queue(&cpu);
         let err = legacy_memory_state(memory.clone(), &norm, &HashMap::new(), 7, true).unwrap_err();
         assert!(err.to_string().contains("measure_drift"), "{err}");
         // A table that does not cover every stored entry is refused, naming both sizes.

@@ -81,10 +81,7 @@ pub fn build_loss(cfg: &LossConfig, ctx: &LossContext) -> Result<Box<dyn MetricL
         "multi-similarity" => Box::new(MultiSimilarityLoss::default()),
         "circle" => Box::new(CircleLoss::default()),
         "ntxent" => Box::new(NtXentLoss::default()),
-        "proxy-anchor" => Box::new(
-            ProxyAnchorLoss::with_proxies(seeded_proxies(ctx)?)
-                .map_err(|e| TrainError::component("loss", e))?,
-        ),
+        "proxy-anchor" => Box::new(ProxyAnchorLoss::with_proxies(seeded_proxies(ctx)?)?),
         other => {
             return Err(TrainError::Config(format!(
                 "loss.name = `{other}`: expected one of {}",

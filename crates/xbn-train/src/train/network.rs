@@ -12,10 +12,6 @@ use xbn_nn::model::{
     SmallCnnConfig, WeightSource, load_weights, resolve_weights,
 };
 
-fn model_err(e: xbn_nn::model::ModelError) -> TrainError {
-    TrainError::component("model", e)
-}
-
 /// Resolves `model.weights` to a local file (downloading into the Hugging Face cache unless
 /// `model.offline`); `None` when no weights are configured. Called before any work starts so
 /// that missing weights offline are reported at once.
@@ -26,7 +22,7 @@ pub fn resolve_configured_weights(cfg: &TrainConfig) -> Result<Option<std::path:
     let source = WeightSource::parse(cfg.model.weights.trim());
     let mut hub = HubOptions::from_env();
     hub.offline |= cfg.model.offline;
-    let path = resolve_weights(&source, &hub).map_err(model_err)?;
+    let path = resolve_weights(&source, &hub)?;
     if !path.is_file() {
         return Err(TrainError::Config(format!(
             "model.weights: `{}` is not a file",
@@ -60,7 +56,7 @@ pub fn build_backbone(
                 seed: cfg.run.seed,
                 ..SmallCnnConfig::default()
             };
-            Box::new(SmallCnn::new(&c, DType::F32, device).map_err(model_err)?)
+            Box::new(SmallCnn::new(&c, DType::F32, device)?)
         }
         BackboneKind::Resnet50 => {
             let c = ResNetConfig {
@@ -69,12 +65,11 @@ pub fn build_backbone(
                 seed: cfg.run.seed,
                 ..ResNetConfig::resnet50(cfg.model.embedding_dim)
             };
-            Box::new(ResNet::new(&c, DType::F32, device).map_err(model_err)?)
+            Box::new(ResNet::new(&c, DType::F32, device)?)
         }
     };
     if let Some(path) = weights {
-        let report =
-            load_weights(backbone.as_ref(), path, &LoadOptions::pretrained()).map_err(model_err)?;
+        let report = load_weights(backbone.as_ref(), path, &LoadOptions::pretrained())?;
         tracing::info!(
             "loaded {} tensors from {} ({} missing, {} ignored)",
             report.loaded.len(),
@@ -100,19 +95,14 @@ pub fn model_state(backbone: &dyn Backbone) -> HashMap<String, Tensor> {
 pub fn load_model_state(backbone: &dyn Backbone, state: &HashMap<String, Tensor>) -> Result<()> {
     let mut updates = Vec::new();
     for (name, _, var) in backbone.roles().iter() {
-        let t = state.get(name).ok_or_else(|| TrainError::Component {
-            what: "model",
-            message: format!("checkpoint lacks model tensor `{name}`"),
-        })?;
+        let mismatch = |saved: Option<&[usize]>| TrainError::ModelState {
+            tensor: name.to_string(),
+            model: var.dims().to_vec(),
+            saved: saved.map(<[usize]>::to_vec),
+        };
+        let t = state.get(name).ok_or_else(|| mismatch(None))?;
         if t.dims() != var.dims() {
-            return Err(TrainError::Component {
-                what: "model",
-                message: format!(
-                    "checkpoint tensor `{name}` has shape {:?}, the model {:?}",
-                    t.dims(),
-                    var.dims()
-                ),
-            });
+            return Err(mismatch(Some(t.dims())));
         }
         updates.push((var, t.to_device(var.device())?.to_dtype(var.dtype())?));
     }

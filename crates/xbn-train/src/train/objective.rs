@@ -20,14 +20,6 @@ use crate::config::{NormKind, TrainConfig};
 use crate::error::{Result, TrainError};
 use crate::outputs::metrics::ShiftRecord;
 
-fn loss_err(e: xbn_losses::LossError) -> TrainError {
-    TrainError::component("loss", e)
-}
-
-fn memory_err(e: xbn_memory::MemoryError) -> TrainError {
-    TrainError::component("memory", e)
-}
-
 /// Loss terms of one iteration, as tensors: reading them costs a device-to-host copy, so the
 /// trainer reads them only on the iterations it logs.
 #[derive(Debug, Clone)]
@@ -74,15 +66,14 @@ impl Objective {
             })?),
         };
         let queue =
-            EmbeddingQueue::new(cfg.memory.size, cfg.model.embedding_dim, DType::F32, device)
-                .map_err(memory_err)?;
+            EmbeddingQueue::new(cfg.memory.size, cfg.model.embedding_dim, DType::F32, device)?;
         let settings = MemorySettings {
             t_start: cfg.memory.t_start as u64,
             fill: FillPolicy::FromStart,
             provenance: cfg.run.measure_drift > 0,
         };
-        let memory = CrossBatchMemory::new(queue, matcher, settings).map_err(memory_err)?;
-        let xbm = XbmLoss::new(loss, memory, cfg.memory.weight).map_err(loss_err)?;
+        let memory = CrossBatchMemory::new(queue, matcher, settings)?;
+        let xbm = XbmLoss::new(loss, memory, cfg.memory.weight)?;
         Ok(Self {
             kind: Kind::Xbm(Box::new(xbm)),
         })
@@ -123,7 +114,7 @@ impl Objective {
         };
         x.memory_mut()
             .refill(&z.detach(), &y, Some(&provenance))
-            .map_err(memory_err)
+            .map_err(TrainError::from)
     }
 
     /// The loss of iteration `t` for the batch embeddings `z (b × d)` of images `indices` with
@@ -139,9 +130,7 @@ impl Objective {
         let y = Tensor::from_slice(labels, labels.len(), z.device())?;
         match &mut self.kind {
             Kind::Plain(loss) => {
-                let batch = loss
-                    .forward(z, &y, z, &y, RefSet::SameAsAnchors)
-                    .map_err(loss_err)?;
+                let batch = loss.forward(z, &y, z, &y, RefSet::SameAsAnchors)?;
                 Ok(LossTerms {
                     batch: batch.detach(),
                     total: batch,
@@ -151,9 +140,9 @@ impl Objective {
             Kind::Xbm(x) => {
                 let at = x.memory().iteration();
                 if at != t as u64 {
-                    return Err(TrainError::Component {
-                        what: "memory",
-                        message: format!("the memory is at iteration {at}, the trainer at {t}"),
+                    return Err(TrainError::MemoryOutOfStep {
+                        memory: at,
+                        trainer: t,
                     });
                 }
                 // Provenance (an upload of the batch's indices) only when the memory keeps it.
@@ -165,9 +154,7 @@ impl Objective {
                     dataset_indices: idx,
                     augmentation_seed,
                 });
-                let terms = x
-                    .forward_with_provenance(z, &y, provenance.as_ref())
-                    .map_err(loss_err)?;
+                let terms = x.forward_with_provenance(z, &y, provenance.as_ref())?;
                 let weight = x.weight();
                 Ok(LossTerms {
                     batch: terms.batch.detach(),
@@ -184,7 +171,7 @@ impl Objective {
     /// The memory's whole state (queue, iteration, matcher, provenance) as `memory.*`.
     pub fn state(&self) -> Result<Vec<(&'static str, HashMap<String, Tensor>)>> {
         match self.memory() {
-            Some(m) => Ok(vec![("memory", m.to_tensors("").map_err(memory_err)?)]),
+            Some(m) => Ok(vec![("memory", m.to_tensors("")?)]),
             None => Ok(Vec::new()),
         }
     }
@@ -208,7 +195,7 @@ impl Objective {
         }
         x.memory_mut()
             .load_tensors(&state, "", device)
-            .map_err(memory_err)
+            .map_err(TrainError::from)
     }
 }
 

@@ -14,10 +14,6 @@ use xbn_nn::optim::{
     AdamW, AdamWConfig, Decay, LrSchedule, Optimizer, ParamGroup, Sgd, SgdConfig, clip_grad_norm,
 };
 
-fn optim_err(e: xbn_nn::optim::OptimError) -> TrainError {
-    TrainError::component("optimizer", e)
-}
-
 /// Optimizer, schedule and clipping of a run.
 pub struct Optimizers {
     inner: Box<dyn Optimizer>,
@@ -52,19 +48,14 @@ impl Optimizers {
             g.push(ParamGroup::new("loss", o.lr_head, 0.0, loss_params));
         }
         let inner: Box<dyn Optimizer> = match o.optimizer {
-            OptimizerKind::Adamw => {
-                Box::new(AdamW::new(g, AdamWConfig::default()).map_err(optim_err)?)
-            }
-            OptimizerKind::Sgd => Box::new(
-                Sgd::new(
-                    g,
-                    SgdConfig {
-                        momentum: o.momentum,
-                        ..SgdConfig::default()
-                    },
-                )
-                .map_err(optim_err)?,
-            ),
+            OptimizerKind::Adamw => Box::new(AdamW::new(g, AdamWConfig::default())?),
+            OptimizerKind::Sgd => Box::new(Sgd::new(
+                g,
+                SgdConfig {
+                    momentum: o.momentum,
+                    ..SgdConfig::default()
+                },
+            )?),
         };
         let schedule = LrSchedule {
             warmup_iters: o.warmup,
@@ -104,10 +95,10 @@ impl Optimizers {
     /// One update at iteration `t`: clip (when `optim.grad_clip > 0`), then step.
     pub fn step(&mut self, grads: &mut GradStore, t: usize) -> Result<()> {
         if self.clip > 0.0 {
-            clip_grad_norm(grads, &self.params, self.clip).map_err(optim_err)?;
+            clip_grad_norm(grads, &self.params, self.clip)?;
         }
         self.inner.set_lr_factor(self.schedule.factor(t));
-        self.inner.step(grads).map_err(optim_err)
+        self.inner.step(grads).map_err(TrainError::from)
     }
 
     /// The optimizer state for a checkpoint.
@@ -117,6 +108,6 @@ impl Optimizers {
 
     /// Restores the optimizer state; nothing changes on error.
     pub fn load_state(&mut self, state: &HashMap<String, Tensor>) -> Result<()> {
-        self.inner.load_state(state).map_err(optim_err)
+        self.inner.load_state(state).map_err(TrainError::from)
     }
 }

@@ -34,7 +34,7 @@ pub struct TrainOutcome {
 /// `resume` continues the run folder's last checkpoint. `stop` is raised by Ctrl-C: the loop
 /// then saves a checkpoint and returns.
 pub fn train(cfg: &TrainConfig, resume: bool, stop: Arc<AtomicBool>) -> Result<TrainOutcome> {
-    let device = xbn_core::parse_device(&cfg.run.device)?;
+    let device = crate::device::parse_device(&cfg.run.device)?;
     let mut s = Session::open(cfg, resume, &device)?;
     let mut untrained = None;
     if cfg.run.eval_untrained && s.iteration == 0 && !resume {

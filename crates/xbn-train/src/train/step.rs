@@ -44,10 +44,7 @@ impl Session {
         let (indices, augmentation_seed) = (batch.indices, batch.augmentation_seed);
         let labels = self.data.labels_of(&indices);
         let images = batch.images;
-        let z = self
-            .backbone
-            .forward(&images, true)
-            .map_err(|e| TrainError::component("model", e))?;
+        let z = self.backbone.forward(&images, true)?;
         // The one finiteness check of the step: the libraries' own checks (one host read each)
         // are off, and a single scalar, L_t + Σ 0·Z (NaN if any embedding or the loss is not
         // finite, else exactly L_t), is read back.
@@ -77,25 +74,23 @@ impl Session {
     /// iteration a run resumes at) over the `P × K` sampler.
     fn next_batch(&mut self, t: usize) -> Result<Batch> {
         if self.loader.is_none() {
-            let sampler = self.sampler.take().ok_or_else(|| TrainError::Component {
-                what: "sampler",
-                message: "the P × K sampler was already handed to a loader".into(),
+            let sampler = self.sampler.take().ok_or(TrainError::LoaderOutOfStep {
+                iteration: t,
+                delivered: None,
             })?;
             let seed = derive(self.cfg.run.seed, Purpose::Augmentation, 0);
             self.loader = Some(self.data.train_loader(sampler, seed, t, &self.device)?);
         }
-        let batch = self
-            .loader
-            .as_mut()
-            .and_then(Iterator::next)
-            .ok_or_else(|| TrainError::Component {
-                what: "sampler",
-                message: "the P × K sampler ran dry".into(),
-            })??;
+        let batch = self.loader.as_mut().and_then(Iterator::next).ok_or(
+            TrainError::LoaderOutOfStep {
+                iteration: t,
+                delivered: None,
+            },
+        )??;
         if batch.number != t {
-            return Err(TrainError::Component {
-                what: "loader",
-                message: format!("delivered batch {} at iteration {t}", batch.number),
+            return Err(TrainError::LoaderOutOfStep {
+                iteration: t,
+                delivered: Some(batch.number),
             });
         }
         Ok(batch)
@@ -167,9 +162,7 @@ impl Session {
             self.cfg.run.drift_sample,
             derive(self.cfg.run.seed, Purpose::Drift, it),
         );
-        let entries = memory
-            .entries(&positions)
-            .map_err(|e| TrainError::component("memory", e))?;
+        let entries = memory.entries(&positions)?;
         let (Some(stored), Some(indices)) = (entries.as_enqueued, entries.dataset_indices) else {
             // The memory keeps provenance only when the diagnostic is on.
             return Ok(None);
@@ -195,8 +188,7 @@ impl Session {
             let images = batch?.images;
             let train_mode = images.dim(0)? > 1;
             // Batch statistics as in training, but no autograd graph (inference mode).
-            let z = xbn_nn::model::inference_mode(|| self.backbone.forward(&images, train_mode))
-                .map_err(|e| TrainError::component("model", e))?;
+            let z = xbn_nn::model::inference_mode(|| self.backbone.forward(&images, train_mode))?;
             parts.push(z);
         }
         load_model_state(self.backbone.as_ref(), &saved)?;

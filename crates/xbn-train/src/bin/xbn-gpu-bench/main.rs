@@ -74,7 +74,7 @@ struct Report {
 
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    let device = xbn_core::parse_device(&args.device)?;
+    let device = xbn_train::device::parse_device(&args.device)?;
     let mut sizes = if args.small {
         Sizes::small()
     } else {

@@ -1,20 +1,21 @@
-//! Device selection from strings such as `cpu`, `cuda`, `cuda:1`, `metal`.
+//! The `--device` / `run.device` setting: `cpu`, `cuda`, `cuda:1`, `metal`.
 
 use candle_core::Device;
 
-use crate::{Result, XbnError};
+use crate::error::{Result, TrainError};
 
 /// Parses `cpu`, `cuda`, `cuda:N`, `metal` or `metal:N` into a candle [`Device`].
 ///
 /// A device whose backend this build lacks gives an error that says which feature to enable.
+/// (Tests take theirs from `xbn_core::test_util::test_device`.)
 ///
 /// ```
-/// let cpu = xbn_core::parse_device("cpu").unwrap();
+/// let cpu = xbn_train::device::parse_device("cpu").unwrap();
 /// assert!(cpu.is_cpu());
-/// assert!(xbn_core::parse_device("tpu").is_err());
+/// assert!(xbn_train::device::parse_device("tpu").is_err());
 /// ```
 pub fn parse_device(spec: &str) -> Result<Device> {
-    let err = |reason: String| XbnError::Device {
+    let err = |reason: String| TrainError::Device {
         spec: spec.to_string(),
         reason,
     };
