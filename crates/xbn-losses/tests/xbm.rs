@@ -9,7 +9,7 @@ use xbn_core::{CrossBatchNorm, Identity, MomentMatcher, XbnConfig};
 use xbn_losses::{
     ContrastiveLoss, Distance, LossError, ProxyAnchorLoss, XbmContrastiveLoss, XbmLoss,
 };
-use xbn_memory::{CrossBatchMemory, EmbeddingQueue, MemorySettings};
+use xbn_memory::{CrossBatchMemory, EmbeddingQueue, FillPolicy, MemorySettings};
 
 /// The memory of these tests: `queue` adapted by `matcher`, loss term from `t_start`, filled from
 /// the start, no provenance.
@@ -20,6 +20,7 @@ fn memory<M: MomentMatcher>(
 ) -> CrossBatchMemory<M> {
     let settings = MemorySettings {
         t_start,
+        fill: FillPolicy::FromStart,
         ..MemorySettings::default()
     };
     CrossBatchMemory::new(queue, matcher, settings).unwrap()

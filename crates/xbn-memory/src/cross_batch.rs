@@ -13,10 +13,10 @@ use crate::{EmbeddingQueue, MemoryError, Result};
 pub enum FillPolicy {
     /// Every batch is enqueued from iteration 0, so the memory is already full when its loss
     /// term starts at `t_start`.
-    #[default]
     FromStart,
     /// Nothing is enqueued before `t_start`; the memory then grows from empty (XBM's reference
-    /// code: `if iteration > START_ITERATION: xbm.enqueue_dequeue(...)`).
+    /// code: `if iteration > START_ITERATION: xbm.enqueue_dequeue(...)`). Default.
+    #[default]
     AtTStart,
 }
 
@@ -72,8 +72,10 @@ pub struct MemoryEntries {
 /// let z = Tensor::new(&[[1f32, 0.], [0., 1.]], &dev).unwrap();
 /// let y = Tensor::new(&[3i64, 4], &dev).unwrap();
 /// assert!(!memory.is_active()); // t = 0 < t_start
+/// memory.update(&z, &y, None).unwrap(); // XBM's fill (the default): not enqueued before t_start
+/// assert!(memory.is_active() && memory.len() == 0 && memory.iteration() == 1);
 /// memory.update(&z, &y, None).unwrap();
-/// assert!(memory.is_active() && memory.len() == 2 && memory.iteration() == 1);
+/// assert!(memory.len() == 2 && memory.iteration() == 2);
 /// ```
 pub struct CrossBatchMemory<M: MomentMatcher = Box<dyn MomentMatcher>> {
     queue: EmbeddingQueue,

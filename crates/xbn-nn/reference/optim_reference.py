@@ -1,4 +1,4 @@
-"""Reference numbers for xbn-train's optimizers from torch.optim.SGD / torch.optim.AdamW.
+"""Reference numbers for xbn-train's optimizers from torch.optim.SGD / AdamW / Adam.
 
 Writes tests/data/optim_reference.json: for each case, two parameter groups (different base
 learning rates and weight decays), a fixed sequence of gradients and learning-rate factors,
@@ -87,7 +87,16 @@ def main():
         trace = run(lambda g, kw=kw: torch.optim.AdamW(g, **kw), hp)
         betas = kw.get("betas", (0.9, 0.999))
         cases.append({"name": name, "optimizer": "adamw", "beta1": betas[0], "beta2": betas[1],
-                      "eps": kw.get("eps", 1e-8), "trace": trace})
+                      "eps": kw.get("eps", 1e-8), "decoupled": True, "trace": trace})
+    # torch.optim.Adam's weight_decay is L2 coupled into the gradient (XBM's optimizer).
+    for name, kw in [
+        ("adam_l2_default", dict()),
+        ("adam_l2_betas", dict(betas=(0.8, 0.95), eps=1e-6)),
+    ]:
+        trace = run(lambda g, kw=kw: torch.optim.Adam(g, **kw), hp)
+        betas = kw.get("betas", (0.9, 0.999))
+        cases.append({"name": name, "optimizer": "adamw", "beta1": betas[0], "beta2": betas[1],
+                      "eps": kw.get("eps", 1e-8), "decoupled": False, "trace": trace})
     a, b = init()
     steps = [{"a": grads(t)[0].tolist(), "b": grads(t)[1].flatten().tolist()} for t in range(STEPS)]
     out = {

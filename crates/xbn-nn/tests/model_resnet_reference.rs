@@ -5,7 +5,9 @@
 use std::path::PathBuf;
 
 use candle_core::{DType, Tensor};
-use xbn_nn::model::{Backbone, BatchNormMode, LoadOptions, ResNet, ResNetConfig, load_weights};
+use xbn_nn::model::{
+    Backbone, BatchNormMode, LoadOptions, Pooling, ResNet, ResNetConfig, load_weights,
+};
 
 fn data(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -21,6 +23,8 @@ fn tiny(mode: BatchNormMode) -> ResNet {
         input_size: 32,
         bn_mode: mode,
         seed: 3,
+        // The reference is torchvision's ResNet, which averages.
+        pooling: Pooling::Avg,
     };
     ResNet::new(&config, DType::F32, &xbn_core::test_util::test_device()).expect("tiny ResNet")
 }

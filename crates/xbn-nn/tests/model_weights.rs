@@ -154,6 +154,46 @@ fn pretrained_options_skip_the_classifier_and_allow_a_missing_head() {
     );
 }
 
+/// A checkpoint of `xbn-train` keeps the model under `model.` beside other parts: the
+/// pretrained options read the model tensors alone and load every one of them, head included.
+#[test]
+fn pretrained_options_read_the_model_of_a_training_checkpoint() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("best.safetensors");
+    let trained = cnn(1);
+    let dev = xbn_core::test_util::test_device();
+    let mut file: HashMap<String, Tensor> = tensors(&trained)
+        .into_iter()
+        .map(|(k, t)| (format!("model.{k}"), t))
+        .collect();
+    file.insert(
+        "optimizer.head.weight.exp_avg".into(),
+        Tensor::zeros((6, 8), DType::F32, &dev).unwrap(),
+    );
+    file.insert(
+        "memory.embeddings".into(),
+        Tensor::zeros((16, 6), DType::F32, &dev).unwrap(),
+    );
+    candle_core::safetensors::save(&file, &path).unwrap();
+    let net = cnn(2);
+    let report = load_weights(&net, &path, &LoadOptions::pretrained()).unwrap();
+    assert_eq!(report.loaded.len(), tensors(&trained).len());
+    assert!(report.missing.is_empty(), "{:?}", report.missing);
+    assert_eq!(
+        diff(
+            &trained.forward(&images(), false).unwrap(),
+            &net.forward(&images(), false).unwrap()
+        ),
+        0.0
+    );
+    // Without the option, the prefixed names are unexpected.
+    let strict = load_weights(&cnn(3), &path, &LoadOptions::strict()).unwrap_err();
+    assert!(
+        strict.to_string().contains("unexpected: model.head.weight"),
+        "{strict}"
+    );
+}
+
 #[test]
 fn unreadable_files_are_reported_with_their_path() {
     let err = load_weights(

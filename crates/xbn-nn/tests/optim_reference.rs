@@ -1,4 +1,4 @@
-//! AdamW and SGD against PyTorch's `torch.optim` numbers (`reference/optim_reference.py`, f64):
+//! AdamW, Adam with L2 decay and SGD against PyTorch's `torch.optim` numbers (`reference/optim_reference.py`, f64):
 //! two groups with their own rates and decays, a schedule factor per step.
 
 use candle_core::{DType, Tensor, Var};
@@ -36,6 +36,7 @@ fn build(case: &Value, groups: Vec<ParamGroup>) -> Box<dyn Optimizer> {
                     beta1: case["beta1"].as_f64().expect("beta1"),
                     beta2: case["beta2"].as_f64().expect("beta2"),
                     eps: case["eps"].as_f64().expect("eps"),
+                    decoupled_weight_decay: case["decoupled"].as_bool().expect("decoupled"),
                 },
             )
             .expect("valid AdamW"),
@@ -50,8 +51,8 @@ fn optimizers_match_torch_optim() {
     let reference: Value = serde_json::from_str(REFERENCE).expect("reference JSON");
     let cases = reference["cases"].as_array().expect("cases");
     assert!(
-        cases.len() >= 7,
-        "reference should hold SGD and AdamW cases"
+        cases.len() >= 9,
+        "reference should hold SGD, AdamW and Adam (L2) cases"
     );
     for case in cases {
         let name = case["name"].as_str().expect("name");

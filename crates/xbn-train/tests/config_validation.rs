@@ -131,3 +131,49 @@ fn several_problems_are_reported_together() {
         "{err}"
     );
 }
+
+/// The XBM, XBN and adaptive-XBN presets of a dataset are one experiment: they may differ only
+/// in `run.name` and `[norm]`, and every key says where its value comes from.
+#[test]
+fn presets_of_a_dataset_differ_only_in_norm_and_name_every_key_with_its_source() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../configs");
+    for dataset in ["sop", "inshop", "deepfashion2"] {
+        let mut shared = Vec::new();
+        for method in ["xbm", "xbn", "axbn"] {
+            let path = format!("{dir}/{dataset}-{method}.toml");
+            let text = std::fs::read_to_string(&path).unwrap();
+            for (n, line) in text.lines().enumerate() {
+                let line = line.trim();
+                let is_key = !line.is_empty() && !line.starts_with('#') && !line.starts_with('[');
+                assert!(
+                    !is_key || line.contains(" # "),
+                    "{path}:{}: `{line}` does not name its source",
+                    n + 1
+                );
+            }
+            let mut table: toml::Table = toml::from_str(&text).unwrap();
+            let norm = table.remove("norm").expect("[norm]");
+            assert!(norm.get("kind").is_some(), "{path}: [norm] without kind");
+            let run = table.get_mut("run").and_then(|r| r.as_table_mut()).unwrap();
+            assert_eq!(
+                run.remove("name")
+                    .and_then(|v| v.as_str().map(String::from)),
+                Some(format!("{dataset}-{method}")),
+                "{path}: run.name"
+            );
+            shared.push((path, table, norm));
+        }
+        for (path, table, norm) in &shared[1..] {
+            assert_eq!(
+                table, &shared[0].1,
+                "{path} differs from {} outside [norm]",
+                shared[0].0
+            );
+            let (mut a, mut b) = (norm.clone(), shared[0].2.clone());
+            for t in [&mut a, &mut b] {
+                t.as_table_mut().unwrap().remove("kind");
+            }
+            assert_eq!(a, b, "{path}: [norm] differs in more than kind");
+        }
+    }
+}

@@ -36,10 +36,11 @@ fn tiny_run_writes_every_output() {
         assert!(r.loss["total"].is_finite());
         assert!(r.lr_backbone > 0.0 && r.lr_head > 0.0);
         assert!(r.images_per_s > 0.0);
-        // Memory term on from t_start = 2 (0-based): iterations 3.. have one. The memory is
-        // filled from the first iteration (8 per batch, capacity 24).
+        // Memory term on from t_start = 2 (0-based): iterations 3.. have one. As in XBM
+        // (memory.fill = "at-t-start"), batches enter the memory from t_start on (8 per batch,
+        // capacity 24).
         assert_eq!(r.loss.contains_key("memory"), r.iteration > 2, "{r:?}");
-        assert_eq!(r.memory_fill, (r.iteration * 8).min(24));
+        assert_eq!(r.memory_fill, (r.iteration.saturating_sub(2) * 8).min(24));
     }
     // AXBN adapts from the second memory iteration on, so its shift is logged.
     assert!(recs[4].moments_shift.is_some());
@@ -134,6 +135,8 @@ fn the_drift_diagnostic_does_not_change_the_run() {
     let mut with = train_common::tiny_config(dir.path(), "with-drift");
     with.run.measure_drift = 1;
     with.run.eval_untrained = false;
+    // Entries from the first iteration on, so that every iteration has drift to measure.
+    with.memory.fill = xbn_train::config::MemoryFill::FromStart;
     let mut without = with.clone();
     without.run.name = "without-drift".into();
     without.run.measure_drift = 0;
@@ -147,4 +150,44 @@ fn the_drift_diagnostic_does_not_change_the_run() {
         assert_eq!(x.loss, y.loss, "iteration {}", x.iteration);
         assert_eq!(x.eval, y.eval, "iteration {}", x.iteration);
     }
+}
+
+#[test]
+fn memory_fill_at_t_start_enqueues_nothing_before_t_start() {
+    use xbn_train::config::MemoryFill;
+    let dir = tempfile::tempdir().unwrap();
+    let mut fills = Vec::new();
+    for (name, fill) in [
+        ("at-t-start", MemoryFill::AtTStart),
+        ("from-start", MemoryFill::FromStart),
+    ] {
+        let mut cfg = train_common::tiny_config(dir.path(), name);
+        cfg.memory.fill = fill;
+        cfg.memory.t_start = 3;
+        cfg.run.iterations = 5;
+        cfg.run.eval_untrained = false;
+        cfg.run.measure_drift = 0;
+        train(&cfg, false, Arc::new(AtomicBool::new(false))).unwrap();
+        let recs = read_records(&dir.path().join(format!("{name}/metrics.jsonl"))).unwrap();
+        let fill: Vec<(usize, usize)> = recs.iter().map(|r| (r.iteration, r.memory_fill)).collect();
+        fills.push(fill);
+    }
+    let (at_t_start, from_start) = (&fills[0], &fills[1]);
+    let batch = 8;
+    for &(t, n) in at_t_start {
+        if t < 3 {
+            assert_eq!(
+                n, 0,
+                "at-t-start: {n} entries at iteration {t}: {at_t_start:?}"
+            );
+        }
+    }
+    assert!(
+        at_t_start.iter().any(|&(t, n)| t >= 3 && n >= batch),
+        "at-t-start: the memory never filled: {at_t_start:?}"
+    );
+    assert!(
+        from_start.iter().any(|&(t, n)| t < 3 && n >= batch),
+        "from-start: nothing enqueued before t_start: {from_start:?}"
+    );
 }

@@ -1,17 +1,11 @@
-//! XBM's embedding head: global average pooling → linear → L2 normalization.
+//! The embedding head: linear → L2 normalization, after the backbone's global pooling
+//! ([`super::Pooling`]). As in XBM's reference (`linear_norm`).
 
 use candle_core::{Tensor, Var};
 
 use super::error::{ModelError, Result};
 use super::inference::param;
 use super::params::{ParamRole, ParamStore};
-
-/// Global average pooling of a channels-last `(N, H, W, C)` tensor to `(N, C)`:
-/// `g[n,c] = (1/HW) Σ_{h,w} x[n,h,w,c]`.
-pub fn global_avg_pool(x: &Tensor) -> Result<Tensor> {
-    let (n, h, w, c) = x.dims4()?;
-    Ok(x.reshape((n, h * w, c))?.mean(1)?)
-}
 
 /// `z = normalize(g Wᵀ + b)`: a linear map from pooled features (`in_dim`) to the embedding
 /// (`out_dim`), named `{prefix}.weight` `(out_dim, in_dim)` and `{prefix}.bias`, initialized as

@@ -6,8 +6,9 @@ use candle_nn::VarMap;
 use super::batch_norm::{BatchNorm2d, BatchNormMode};
 use super::conv::Conv2d;
 use super::error::{ModelError, Result};
-use super::head::{EmbeddingHead, global_avg_pool};
+use super::head::EmbeddingHead;
 use super::params::{ParamGroups, ParamRole, ParamRoles, ParamStore};
+use super::pooling::Pooling;
 use super::{Backbone, IMAGENET_MEAN, IMAGENET_STD, InputSpec, check_images};
 use crate::kernels::{max_pool2d, to_channels_last};
 
@@ -30,6 +31,8 @@ pub struct ResNetConfig {
     pub bn_mode: BatchNormMode,
     /// Seed of the random initialization (overwritten by pretrained weights).
     pub seed: u64,
+    /// Global pooling before the head.
+    pub pooling: Pooling,
 }
 
 impl ResNetConfig {
@@ -42,6 +45,7 @@ impl ResNetConfig {
             input_size: 224,
             bn_mode: BatchNormMode::Trained,
             seed: 0,
+            pooling: Pooling::Avg,
         }
     }
 
@@ -116,8 +120,9 @@ impl Bottleneck {
     }
 }
 
-/// A bottleneck ResNet with XBM's head: `conv1 7×7/2 → bn1 → ReLU → max-pool 3×3/2 → layer1..4 →
-/// global average pool → linear (2048 → d) → L2 normalize`. Tensor names follow
+/// A bottleneck ResNet with an embedding head: `conv1 7×7/2 → bn1 → ReLU → max-pool 3×3/2 →
+/// layer1..4 → global pool ([`ResNetConfig::pooling`]: average as torchvision, max as XBM's
+/// reference) → linear (2048 → d) → L2 normalize`. Tensor names follow
 /// torchvision/timm (`conv1.weight`, `layer1.0.downsample.1.running_var`, …) so their
 /// safetensors load unchanged; the classifier `fc` is not part of the model and the head is
 /// named `head.weight`, `head.bias`.
@@ -198,7 +203,7 @@ impl Backbone for ResNet {
                 x = block.forward(&x, train)?;
             }
         }
-        global_avg_pool(&x)
+        self.config.pooling.apply(&x)
     }
 
     fn head(&self, features: &Tensor) -> Result<Tensor> {

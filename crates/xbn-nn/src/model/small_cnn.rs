@@ -6,8 +6,9 @@ use candle_nn::VarMap;
 use super::batch_norm::{BatchNorm2d, BatchNormMode};
 use super::conv::Conv2d;
 use super::error::{ModelError, Result};
-use super::head::{EmbeddingHead, global_avg_pool};
+use super::head::EmbeddingHead;
 use super::params::{ParamGroups, ParamRole, ParamRoles, ParamStore};
+use super::pooling::Pooling;
 use super::{Backbone, InputSpec, check_images};
 use crate::kernels::to_channels_last;
 
@@ -31,6 +32,8 @@ pub struct SmallCnnConfig {
     pub bn_mode: BatchNormMode,
     /// Seed of the weight initialization.
     pub seed: u64,
+    /// Global pooling before the head.
+    pub pooling: Pooling,
 }
 
 impl Default for SmallCnnConfig {
@@ -44,12 +47,13 @@ impl Default for SmallCnnConfig {
             mean: [0.5; 3],
             std: [0.25; 3],
             bn_mode: BatchNormMode::Trained,
+            pooling: Pooling::Avg,
             seed: 0,
         }
     }
 }
 
-/// `x → [conv3×3 → BN → ReLU] × L → global average pool → linear → L2 normalize`, tensors named
+/// `x → [conv3×3 → BN → ReLU] × L → global pool → linear → L2 normalize`, tensors named
 /// `blocks.{i}.conv.weight`, `blocks.{i}.bn.*`, `head.weight`, `head.bias`.
 pub struct SmallCnn {
     blocks: Vec<(Conv2d, BatchNorm2d)>,
@@ -117,7 +121,7 @@ impl Backbone for SmallCnn {
         for (conv, bn) in &self.blocks {
             x = bn.forward_relu(&conv.forward(&x)?, train)?;
         }
-        global_avg_pool(&x)
+        self.config.pooling.apply(&x)
     }
 
     fn head(&self, features: &Tensor) -> Result<Tensor> {

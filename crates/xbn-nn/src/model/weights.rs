@@ -141,6 +141,10 @@ pub struct LoadOptions {
     pub ignore_prefixes: Vec<String>,
     /// File tensors with these name suffixes are skipped.
     pub ignore_suffixes: Vec<String>,
+    /// When the file holds tensors under this prefix, only those are read, with the prefix
+    /// removed: an xbn-train checkpoint (`runs/<name>/best.safetensors`) keeps its model under
+    /// `model.` beside the optimizer and the memory.
+    pub checkpoint_prefix: Option<String>,
 }
 
 impl LoadOptions {
@@ -149,13 +153,15 @@ impl LoadOptions {
         Self::default()
     }
 
-    /// ImageNet weights (torchvision/timm) for the feature extractor: the embedding head
-    /// (`head.`) may be missing, the classifier (`fc.`) and `num_batches_tracked` are skipped.
+    /// ImageNet weights (torchvision/timm) for the feature extractor, or the model of an
+    /// xbn-train checkpoint (`model.` tensors): the embedding head (`head.`) may be missing,
+    /// the classifier (`fc.`) and `num_batches_tracked` are skipped.
     pub fn pretrained() -> Self {
         Self {
             allow_missing_prefixes: vec!["head.".into()],
             ignore_prefixes: vec!["fc.".into()],
             ignore_suffixes: vec![".num_batches_tracked".into()],
+            checkpoint_prefix: Some("model.".into()),
         }
     }
 }
@@ -179,11 +185,19 @@ pub fn load_weights(
     path: &Path,
     opts: &LoadOptions,
 ) -> Result<LoadReport> {
-    let file =
+    let mut file =
         candle_core::safetensors::load(path, &Device::Cpu).map_err(|e| ModelError::WeightFile {
             path: path.to_path_buf(),
             reason: e.to_string(),
         })?;
+    if let Some(prefix) = &opts.checkpoint_prefix {
+        if file.keys().any(|k| k.starts_with(prefix.as_str())) {
+            file = file
+                .into_iter()
+                .filter_map(|(k, t)| k.strip_prefix(prefix.as_str()).map(|k| (k.to_string(), t)))
+                .collect();
+        }
+    }
     let vars: HashMap<String, Var> = backbone
         .varmap()
         .data()

@@ -18,24 +18,42 @@ pub struct AdamWConfig {
     pub beta2: f64,
     /// `ε` added to `√v̂`.
     pub eps: f64,
+    /// `true`: AdamW, the decay `p ← p·(1 − η·λ)` is separate from the gradient. `false`:
+    /// PyTorch's `torch.optim.Adam(weight_decay=λ)`, L2 coupled into the gradient,
+    /// `g ← g + λ·p`, before the moments (the XBM reference's optimizer).
+    pub decoupled_weight_decay: bool,
 }
 
 impl Default for AdamWConfig {
-    /// PyTorch's defaults: `β = (0.9, 0.999)`, `ε = 1e-8`.
+    /// PyTorch's defaults: `β = (0.9, 0.999)`, `ε = 1e-8`, decoupled decay (AdamW).
     fn default() -> Self {
         Self {
             beta1: 0.9,
             beta2: 0.999,
             eps: 1e-8,
+            decoupled_weight_decay: true,
         }
     }
 }
 
-/// Adam with decoupled weight decay, step for step PyTorch's `torch.optim.AdamW`. For a
-/// parameter `p` with gradient `g`, its own step count `t`, group rate `η` and decay `λ`:
+impl AdamWConfig {
+    /// `torch.optim.Adam`'s defaults: as [`AdamWConfig::default`] with the decay coupled into
+    /// the gradient as L2.
+    pub fn adam_l2() -> Self {
+        Self {
+            decoupled_weight_decay: false,
+            ..Self::default()
+        }
+    }
+}
+
+/// Adam with decoupled weight decay, step for step PyTorch's `torch.optim.AdamW`; with
+/// [`AdamWConfig::decoupled_weight_decay`] off, step for step `torch.optim.Adam`, whose decay is
+/// L2 in the gradient (`g ← g + λ·p` first, and no decoupled decay). For a parameter `p` with
+/// gradient `g`, its own step count `t`, group rate `η` and decay `λ`:
 ///
 /// ```text
-/// p ← p·(1 − η·λ)
+/// p ← p·(1 − η·λ)                                  (decoupled only)
 /// m ← β₁·m + (1 − β₁)·g,     v ← β₂·v + (1 − β₂)·g²
 /// p ← p − (η / (1 − β₁ᵗ)) · m / (√v / √(1 − β₂ᵗ) + ε)
 /// ```
@@ -75,15 +93,25 @@ impl AdamW {
 
 impl Optimizer for AdamW {
     fn step(&mut self, grads: &GradStore) -> Result<()> {
-        let AdamWConfig { beta1, beta2, eps } = self.config;
+        let AdamWConfig {
+            beta1,
+            beta2,
+            eps,
+            decoupled_weight_decay,
+        } = self.config;
         for group in &self.groups {
             let lr = group.lr * self.lr_factor;
             for (name, var) in &group.params {
                 let Some(grad) = grads.get(var.as_tensor()) else {
                     continue;
                 };
-                let g = grad.detach();
                 let p = var.as_tensor().detach();
+                // Coupled L2 (Adam): g + λ·p feeds the moments, and nothing is decoupled.
+                let (g, decay) = if decoupled_weight_decay || group.weight_decay == 0.0 {
+                    (grad.detach(), group.weight_decay)
+                } else {
+                    ((grad.detach() + p.affine(group.weight_decay, 0.0)?)?, 0.0)
+                };
                 let (m, v, t) = match self.moments.get(name) {
                     Some((m, v, t)) => (m.clone(), v.clone(), *t),
                     None => (g.zeros_like()?, g.zeros_like()?, 0),
@@ -97,7 +125,7 @@ impl Optimizer for AdamW {
                         beta2,
                         eps,
                         lr,
-                        weight_decay: group.weight_decay,
+                        weight_decay: decay,
                         bias_correction1: bc1,
                         bias_correction2_sqrt: bc2_sqrt,
                     };
@@ -108,7 +136,7 @@ impl Optimizer for AdamW {
                 let m = (m.affine(beta1, 0.0)? + g.affine(1.0 - beta1, 0.0)?)?;
                 let v = (v.affine(beta2, 0.0)? + g.sqr()?.affine(1.0 - beta2, 0.0)?)?;
                 let denom = v.sqrt()?.affine(1.0 / bc2_sqrt, eps)?;
-                let decayed = p.affine(1.0 - lr * group.weight_decay, 0.0)?;
+                let decayed = p.affine(1.0 - lr * decay, 0.0)?;
                 let update = (m.div(&denom)?).affine(lr / bc1, 0.0)?;
                 var.set(&(decayed - update)?)?;
                 self.moments.insert(name.clone(), (m, v, t));

@@ -13,8 +13,9 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 pub use sections::{
-    Backbone, DataConfig, EvalConfig, LossConfig, MemoryConfig, ModelConfig, NormConfig, NormKind,
-    OptimConfig, OptimizerKind, RunConfig, ScheduleKind, SmallClassPolicy, SyntheticSection,
+    Backbone, DataConfig, EvalConfig, LossConfig, MemoryConfig, MemoryFill, ModelConfig,
+    NormConfig, NormKind, ObservationNoiseKind, OptimConfig, OptimizerKind, PoolingKind, RunConfig,
+    ScheduleKind, SmallClassPolicy, SyntheticSection,
 };
 
 use crate::error::{Result, TrainError};

@@ -79,6 +79,12 @@ pub struct DataConfig {
     pub small_classes: SmallClassPolicy,
     /// Side of the square network input in pixels.
     pub image_size: usize,
+    /// Training crop: the range of the crop's area fraction of `RandomResizedCrop`
+    /// (torchvision: `[0.08, 1]`; XBM's reference: `[0.2, 1]`).
+    pub crop_scale: [f64; 2],
+    /// Evaluation: shorter side after resizing, before the centre crop of `image_size`
+    /// (XBM's reference: 256 for 224); 0 resizes straight to `image_size`.
+    pub eval_resize: usize,
     /// Loader worker threads.
     pub workers: usize,
     /// The synthetic dataset (`data.dataset = "synthetic"`).
@@ -123,6 +129,8 @@ impl Default for DataConfig {
             images_per_class: 4,
             small_classes: SmallClassPolicy::WithReplacement,
             image_size: 32,
+            crop_scale: [0.36, 1.0],
+            eval_resize: 0,
             workers: 2,
             synthetic: SyntheticSection::default(),
         }
@@ -155,6 +163,32 @@ pub struct ModelConfig {
     pub freeze_bn: bool,
     /// Small CNN: output channels of each conv-BN-ReLU block.
     pub channels: Vec<usize>,
+    /// Global pooling before the head: `avg`, `max` (XBM's reference backbone) or `avg+max`.
+    pub pooling: PoolingKind,
+}
+
+/// `model.pooling`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum PoolingKind {
+    /// Global average pooling.
+    #[serde(rename = "avg")]
+    Avg,
+    /// Global max pooling (research-xbm's `adaptive_max_pool2d`).
+    #[serde(rename = "max")]
+    Max,
+    /// The sum of both.
+    #[serde(rename = "avg+max")]
+    AvgMax,
+}
+
+impl From<PoolingKind> for xbn_nn::model::Pooling {
+    fn from(kind: PoolingKind) -> Self {
+        match kind {
+            PoolingKind::Avg => Self::Avg,
+            PoolingKind::Max => Self::Max,
+            PoolingKind::AvgMax => Self::AvgMax,
+        }
+    }
 }
 
 impl Default for ModelConfig {
@@ -166,6 +200,7 @@ impl Default for ModelConfig {
             offline: false,
             freeze_bn: false,
             channels: vec![64, 128, 256, 512],
+            pooling: PoolingKind::Avg,
         }
     }
 }
@@ -201,6 +236,28 @@ pub struct MemoryConfig {
     pub t_start: usize,
     /// At `t_start`, fill the memory with embeddings of random training images.
     pub warm_start: bool,
+    /// When batches start entering the memory: `at-t-start` (XBM's reference: nothing before
+    /// `t_start`, then it grows from empty) or `from-start` (every batch from iteration 0).
+    pub fill: MemoryFill,
+}
+
+/// `memory.fill`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum MemoryFill {
+    /// Nothing is enqueued before `t_start` (XBM's behaviour).
+    AtTStart,
+    /// Every batch is enqueued from iteration 0.
+    FromStart,
+}
+
+impl From<MemoryFill> for xbn_memory::FillPolicy {
+    fn from(fill: MemoryFill) -> Self {
+        match fill {
+            MemoryFill::AtTStart => Self::AtTStart,
+            MemoryFill::FromStart => Self::FromStart,
+        }
+    }
 }
 
 impl Default for MemoryConfig {
@@ -210,6 +267,7 @@ impl Default for MemoryConfig {
             weight: 1.0,
             t_start: 200,
             warm_start: false,
+            fill: MemoryFill::AtTStart,
         }
     }
 }
@@ -238,6 +296,28 @@ pub struct NormConfig {
     pub renormalize: bool,
     /// AXBN relative drift rate `q` (process noise `Q_μ = q·v`, `Q_v = q·v²`).
     pub q: f64,
+    /// AXBN observation noise: `predicted` (from the filter's predicted variance; unbiased) or
+    /// `batch` (from the batch's own variance, the spec's literal form).
+    pub observation_noise: ObservationNoiseKind,
+}
+
+/// `norm.observation_noise`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ObservationNoiseKind {
+    /// `R` from the predicted variance `v⁻`.
+    Predicted,
+    /// `R` from the batch variance `s²`.
+    Batch,
+}
+
+impl From<ObservationNoiseKind> for xbn_core::ObservationNoise {
+    fn from(kind: ObservationNoiseKind) -> Self {
+        match kind {
+            ObservationNoiseKind::Predicted => Self::Predicted,
+            ObservationNoiseKind::Batch => Self::Batch,
+        }
+    }
 }
 
 impl Default for NormConfig {
@@ -247,6 +327,7 @@ impl Default for NormConfig {
             eps: 1e-5,
             renormalize: true,
             q: xbn_core::DEFAULT_DRIFT_RATE,
+            observation_noise: ObservationNoiseKind::Predicted,
         }
     }
 }
@@ -257,6 +338,9 @@ impl Default for NormConfig {
 pub enum OptimizerKind {
     /// AdamW (decoupled weight decay).
     Adamw,
+    /// Adam with L2 weight decay coupled into the gradient (`torch.optim.Adam`; XBM's
+    /// reference optimizer).
+    Adam,
     /// SGD with momentum and weight decay.
     Sgd,
 }
@@ -277,7 +361,7 @@ pub enum ScheduleKind {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct OptimConfig {
-    /// AdamW or SGD.
+    /// `adamw`, `adam` (coupled L2 decay) or `sgd`.
     pub optimizer: OptimizerKind,
     /// Learning rate of the backbone.
     pub lr_backbone: f64,

@@ -43,6 +43,18 @@ pub fn validate(cfg: &TrainConfig) -> Result<()> {
             cfg.data.image_size
         ));
     }
+    let [lo, hi] = cfg.data.crop_scale;
+    if !(lo > 0.0 && lo <= hi && hi <= 1.0) {
+        problems.push(format!(
+            "data.crop_scale = [{lo}, {hi}] must satisfy 0 < low ≤ high ≤ 1"
+        ));
+    }
+    if cfg.data.eval_resize != 0 && cfg.data.eval_resize < cfg.data.image_size {
+        problems.push(format!(
+            "data.eval_resize = {} is below data.image_size = {} (the centre crop would not fit)",
+            cfg.data.eval_resize, cfg.data.image_size
+        ));
+    }
     if cfg.model.embedding_dim == 0 {
         problems.push("model.embedding_dim must be at least 1".into());
     }

@@ -39,8 +39,8 @@ impl TrainData {
         Ok(Self {
             kind,
             index: Arc::new(index),
-            train: ImageTransform::train(spec),
-            eval: ImageTransform::eval(spec),
+            train: ImageTransform::train(spec, cfg.data.crop_scale),
+            eval: ImageTransform::eval(spec, cfg.data.eval_resize),
             workers: cfg.data.workers.max(1),
         })
     }

@@ -15,13 +15,12 @@ pub struct ImageTransform {
 }
 
 impl ImageTransform {
-    /// Training: random resized crop (area 0.36–1 of the image, aspect ratio 3/4–4/3; milder
-    /// than torchvision's 0.08 lower bound, which destroys small images) and random horizontal
-    /// flip.
-    pub fn train(spec: &InputSpec) -> Self {
+    /// Training: random resized crop (area fraction `crop_scale` of the image, `data.crop_scale`;
+    /// aspect ratio 3/4–4/3) and random horizontal flip.
+    pub fn train(spec: &InputSpec, crop_scale: [f64; 2]) -> Self {
         let size = spec.height as u32;
         let transform = TrainTransform {
-            scale: (0.36, 1.0),
+            scale: (crop_scale[0], crop_scale[1]),
             normalization: normalization(spec),
             ..TrainTransform::new(size)
         };
@@ -30,12 +29,14 @@ impl ImageTransform {
         }
     }
 
-    /// Evaluation: resize the shorter side to the input size, centre crop.
-    pub fn eval(spec: &InputSpec) -> Self {
+    /// Evaluation: resize the shorter side to `resize` (0: the input size), centre crop to
+    /// the input size.
+    pub fn eval(spec: &InputSpec, resize: usize) -> Self {
         let size = spec.height as u32;
+        let resize = if resize == 0 { size } else { resize as u32 };
         let transform = EvalTransform {
             normalization: normalization(spec),
-            ..EvalTransform::new(size, size)
+            ..EvalTransform::new(resize, size)
         };
         Self {
             transform: Arc::new(transform),

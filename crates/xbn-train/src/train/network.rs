@@ -54,6 +54,7 @@ pub fn build_backbone(
                 input_size: cfg.data.image_size,
                 bn_mode,
                 seed: cfg.run.seed,
+                pooling: cfg.model.pooling.into(),
                 ..SmallCnnConfig::default()
             };
             Box::new(SmallCnn::new(&c, DType::F32, device)?)
@@ -63,6 +64,7 @@ pub fn build_backbone(
                 input_size: cfg.data.image_size,
                 bn_mode,
                 seed: cfg.run.seed,
+                pooling: cfg.model.pooling.into(),
                 ..ResNetConfig::resnet50(cfg.model.embedding_dim)
             };
             Box::new(ResNet::new(&c, DType::F32, device)?)

@@ -12,7 +12,7 @@ use xbn_core::{
 };
 use xbn_losses::{MetricLoss, RefSet, XbmLoss};
 use xbn_memory::{
-    BatchProvenance, CrossBatchMemory, EmbeddingQueue, FillPolicy, MemorySettings, NO_AUGMENTATION,
+    BatchProvenance, CrossBatchMemory, EmbeddingQueue, MemorySettings, NO_AUGMENTATION,
 };
 
 use super::legacy_checkpoint::legacy_memory_state;
@@ -62,14 +62,14 @@ impl Objective {
                 eps: cfg.norm.eps,
                 renormalize: cfg.norm.renormalize,
                 drift_rate: cfg.norm.q,
-                ..AxbnConfig::default()
+                observation_noise: cfg.norm.observation_noise.into(),
             })?),
         };
         let queue =
             EmbeddingQueue::new(cfg.memory.size, cfg.model.embedding_dim, DType::F32, device)?;
         let settings = MemorySettings {
             t_start: cfg.memory.t_start as u64,
-            fill: FillPolicy::FromStart,
+            fill: cfg.memory.fill.into(),
             provenance: cfg.run.measure_drift > 0,
         };
         let memory = CrossBatchMemory::new(queue, matcher, settings)?;

@@ -49,6 +49,7 @@ impl Optimizers {
         }
         let inner: Box<dyn Optimizer> = match o.optimizer {
             OptimizerKind::Adamw => Box::new(AdamW::new(g, AdamWConfig::default())?),
+            OptimizerKind::Adam => Box::new(AdamW::new(g, AdamWConfig::adam_l2())?),
             OptimizerKind::Sgd => Box::new(Sgd::new(
                 g,
                 SgdConfig {
