@@ -1,4 +1,4 @@
-//! The command line: `train` (the default), `eval`, `data-check`, `embed`.
+//! The command line: `train` (the default), `eval`, `data-check`, `embed`, `sweep`.
 
 use std::path::PathBuf;
 
@@ -37,6 +37,23 @@ pub enum Command {
     DataCheck(DataCheckArgs),
     /// Export embeddings of a dataset split computed with a trained checkpoint.
     Embed(EmbedArgs),
+    /// Run every cell of a grid of configuration overrides, then summarize over seeds.
+    Sweep(SweepArgs),
+}
+
+/// Options of `sweep`.
+#[derive(Debug, Args, Clone)]
+pub struct SweepArgs {
+    /// The grid: a TOML file with `[axes]` (configuration key → list of values), and optionally
+    /// `name`, `base`, `output_dir`, `metric`, `x`, `set` (see `docs/sweep.md`).
+    #[arg(long)]
+    pub grid: PathBuf,
+    /// List the cells and which are already finished; run nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// No progress bar.
+    #[arg(long)]
+    pub no_progress: bool,
 }
 
 /// Options of `train`.

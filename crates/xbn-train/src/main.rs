@@ -6,8 +6,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use anyhow::Context;
 use clap::Parser;
 use tracing_subscriber::EnvFilter;
-use xbn_train::cli::{Cli, Command, TrainArgs};
+use xbn_train::cli::{Cli, Command, SweepArgs, TrainArgs};
 use xbn_train::commands::{data_check::run_data_check, embed::run_embed, eval::run_eval};
+use xbn_train::sweep::{SweepOptions, run_sweep};
 use xbn_train::train::{one_line, train};
 
 /// mimalloc keeps freed pages for reuse; glibc's allocator returns the large activation and
@@ -46,11 +47,13 @@ fn main() -> anyhow::Result<()> {
             println!("{n} embeddings written to {}", path.display());
             Ok(())
         }
+        Some(Command::Sweep(args)) => run_sweep_command(&args),
     }
 }
 
-fn run_train(args: &TrainArgs) -> anyhow::Result<()> {
-    let cfg = args.resolve_config()?;
+/// A flag raised by the first Ctrl-C (the run saves a checkpoint and stops); a second one
+/// aborts at once.
+fn stop_on_ctrl_c() -> anyhow::Result<Arc<AtomicBool>> {
     let stop = Arc::new(AtomicBool::new(false));
     let flag = stop.clone();
     ctrlc::set_handler(move || {
@@ -60,7 +63,41 @@ fn run_train(args: &TrainArgs) -> anyhow::Result<()> {
         eprintln!("\nCtrl-C: saving a checkpoint, then stopping (press again to abort)");
     })
     .context("installing the Ctrl-C handler")?;
-    let outcome = train(&cfg, args.resume.is_some(), stop)?;
+    Ok(stop)
+}
+
+fn run_sweep_command(args: &SweepArgs) -> anyhow::Result<()> {
+    let options = SweepOptions {
+        progress: !args.no_progress,
+        dry_run: args.dry_run,
+    };
+    let outcome = run_sweep(&args.grid, &options, stop_on_ctrl_c()?)?;
+    if args.dry_run {
+        for name in &outcome.skipped {
+            println!("finished  {name}");
+        }
+        for name in &outcome.ran {
+            println!("to run    {name}");
+        }
+        return Ok(());
+    }
+    println!(
+        "{}: {} cells run, {} already finished",
+        outcome.dir.display(),
+        outcome.ran.len(),
+        outcome.skipped.len()
+    );
+    if outcome.interrupted {
+        println!("stopped; run the same command again to continue");
+    } else {
+        println!("summary: {}", outcome.dir.join("summary.md").display());
+    }
+    Ok(())
+}
+
+fn run_train(args: &TrainArgs) -> anyhow::Result<()> {
+    let cfg = args.resolve_config()?;
+    let outcome = train(&cfg, args.resume.is_some(), stop_on_ctrl_c()?)?;
     if let Some(u) = &outcome.untrained {
         println!("untrained model: {}", one_line(u));
     }

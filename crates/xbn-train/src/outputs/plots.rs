@@ -11,6 +11,28 @@ use crate::error::{Result, TrainError};
 /// One named series of `(iteration, value)` points.
 type Series = (String, Vec<(f64, f64)>);
 
+/// A line of a chart, with an optional shaded band `(x, low, high)` around it.
+#[derive(Debug, Clone, Default)]
+pub struct Curve {
+    /// Legend entry.
+    pub name: String,
+    /// `(x, y)` points, in x order.
+    pub points: Vec<(f64, f64)>,
+    /// `(x, low, high)` of the band (an interval), in x order; empty: none.
+    pub band: Vec<(f64, f64, f64)>,
+}
+
+fn curves(series: &[Series]) -> Vec<Curve> {
+    series
+        .iter()
+        .map(|(name, points)| Curve {
+            name: name.clone(),
+            points: points.clone(),
+            band: Vec::new(),
+        })
+        .collect()
+}
+
 /// Draws `loss.png`, `recall.png` and (when measured) `drift.png` into `dir`.
 pub fn draw_all(dir: &Path, records: &[MetricsRecord]) -> Result<()> {
     let mut loss: Vec<Series> = Vec::new();
@@ -23,7 +45,12 @@ pub fn draw_all(dir: &Path, records: &[MetricsRecord]) -> Result<()> {
             loss.push((format!("loss ({key})"), pts));
         }
     }
-    line_chart(&dir.join("loss.png"), "training loss", &loss)?;
+    line_chart(
+        &dir.join("loss.png"),
+        "training loss",
+        "iteration",
+        &curves(&loss),
+    )?;
 
     let recall: Vec<(f64, f64)> = records
         .iter()
@@ -36,7 +63,8 @@ pub fn draw_all(dir: &Path, records: &[MetricsRecord]) -> Result<()> {
         line_chart(
             &dir.join("recall.png"),
             "Recall@1 (test)",
-            &[("recall@1".to_string(), recall)],
+            "iteration",
+            &curves(&[("recall@1".to_string(), recall)]),
         )?;
     }
 
@@ -52,23 +80,30 @@ pub fn draw_all(dir: &Path, records: &[MetricsRecord]) -> Result<()> {
         line_chart(
             &dir.join("drift.png"),
             "memory drift: mean ||stored - fresh||",
-            &[
+            "iteration",
+            &curves(&[
                 ("as enqueued".to_string(), before),
                 ("after moment matching".to_string(), after),
-            ],
+            ]),
         )?;
     }
     Ok(())
 }
 
-fn line_chart(path: &Path, title: &str, series: &[Series]) -> Result<()> {
+/// Draws `curves` (with their bands) into an 800 × 480 PNG; nothing when no point is finite.
+pub fn line_chart(path: &Path, title: &str, x_desc: &str, curves: &[Curve]) -> Result<()> {
     let err = |e: Box<dyn std::error::Error + Send + Sync>| TrainError::Plot {
         path: path.to_path_buf(),
         source: e,
     };
-    let pts = series.iter().flat_map(|(_, p)| p.iter());
+    let ys = curves.iter().flat_map(|c| {
+        c.points
+            .iter()
+            .map(|&(x, y)| (x, y))
+            .chain(c.band.iter().flat_map(|&(x, lo, hi)| [(x, lo), (x, hi)]))
+    });
     let (mut x0, mut x1, mut y0, mut y1) = (f64::MAX, f64::MIN, f64::MAX, f64::MIN);
-    for &(x, y) in pts.filter(|(_, y)| y.is_finite()) {
+    for (x, y) in ys.filter(|(x, y)| x.is_finite() && y.is_finite()) {
         x0 = x0.min(x);
         x1 = x1.max(x);
         y0 = y0.min(y);
@@ -92,18 +127,32 @@ fn line_chart(path: &Path, title: &str, series: &[Series]) -> Result<()> {
         .map_err(|e| err(Box::new(e)))?;
     chart
         .configure_mesh()
-        .x_desc("iteration")
+        .x_desc(x_desc)
         .draw()
         .map_err(|e| err(Box::new(e)))?;
-    for (i, (name, points)) in series.iter().enumerate() {
+    for (i, curve) in curves.iter().enumerate() {
         let color = Palette99::pick(i).to_rgba();
+        if !curve.band.is_empty() {
+            let outline: Vec<(f64, f64)> = curve
+                .band
+                .iter()
+                .map(|&(x, lo, _)| (x, lo))
+                .chain(curve.band.iter().rev().map(|&(x, _, hi)| (x, hi)))
+                .collect();
+            chart
+                .draw_series(std::iter::once(Polygon::new(
+                    outline,
+                    color.mix(0.2).filled(),
+                )))
+                .map_err(|e| err(Box::new(e)))?;
+        }
         chart
             .draw_series(LineSeries::new(
-                points.iter().copied(),
+                curve.points.iter().copied(),
                 color.stroke_width(2),
             ))
             .map_err(|e| err(Box::new(e)))?
-            .label(name.as_str())
+            .label(curve.name.as_str())
             .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], color));
     }
     chart

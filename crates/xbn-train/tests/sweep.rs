@@ -1,0 +1,148 @@
+//! `xbn-train sweep`: a 2-cell grid runs, summarizes, resumes after a kill and skips finished
+//! cells; the summary plot is drawn from seed statistics.
+
+mod train_common;
+
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+
+use xbn_train::sweep::cell_result::{CellResult, RESULT_FILE};
+use xbn_train::sweep::grid::Grid;
+use xbn_train::sweep::plot::draw_summary;
+use xbn_train::sweep::summary::summarize;
+use xbn_train::sweep::{SweepOptions, run_sweep};
+
+/// A grid over `axes` on the tiny configuration, its runs under `dir/runs/<name>`.
+fn write_grid(dir: &Path, name: &str, axes: &str) -> std::path::PathBuf {
+    let base = train_common::tiny_config(dir, "unused");
+    std::fs::write(dir.join("base.toml"), base.to_toml_string().unwrap()).unwrap();
+    let grid = format!(
+        "name = \"{name}\"\nbase = \"base.toml\"\noutput_dir = {:?}\nmetric = \"recall@1\"\n\n[axes]\n{axes}\n",
+        dir.join("runs").display().to_string()
+    );
+    let path = dir.join(format!("{name}.toml"));
+    std::fs::write(&path, grid).unwrap();
+    path
+}
+
+fn options() -> SweepOptions {
+    SweepOptions {
+        progress: false,
+        dry_run: false,
+    }
+}
+
+#[test]
+fn a_killed_sweep_resumes_then_skips_finished_cells() {
+    let dir = tempfile::tempdir().unwrap();
+    let grid = write_grid(dir.path(), "norms", "\"norm.kind\" = [\"none\", \"xbn\"]");
+    let sweep = dir.path().join("runs/norms");
+    let (xbm, xbn) = ("kind=none", "kind=xbn");
+
+    // Killed during the first cell: it leaves a checkpoint, no result, no summary.
+    let killed = run_sweep(&grid, &options(), Arc::new(AtomicBool::new(true))).unwrap();
+    assert!(killed.interrupted);
+    assert!(killed.ran.is_empty() && killed.summary.is_none());
+    assert!(sweep.join(xbm).join(xbn_train::checkpoint::LAST).exists());
+    assert!(!sweep.join(xbm).join(RESULT_FILE).exists());
+    assert!(!sweep.join("summary.json").exists());
+
+    // Restarted: the first cell resumes from its checkpoint, the second runs.
+    let listed = run_sweep(
+        &grid,
+        &SweepOptions {
+            dry_run: true,
+            ..options()
+        },
+        Arc::new(AtomicBool::new(false)),
+    )
+    .unwrap();
+    assert_eq!(listed.ran, vec![xbm, xbn]);
+    let done = run_sweep(&grid, &options(), Arc::new(AtomicBool::new(false))).unwrap();
+    assert!(!done.interrupted);
+    assert_eq!(done.ran, vec![xbm, xbn]);
+    assert!(done.skipped.is_empty());
+    let first = CellResult::read(&sweep.join(xbm)).unwrap().unwrap();
+    assert_eq!(first.iterations, 6);
+    assert!(
+        first.untrained.is_some(),
+        "the untrained evaluation of the killed process is kept"
+    );
+    assert!(first.metrics["recall@1"] > 0.0);
+    let summary = done.summary.unwrap();
+    assert_eq!(summary.cells.len(), 2);
+    assert_eq!(summary.groups.len(), 2);
+    assert_eq!(summary.paired.len(), 1);
+    let paired = &summary.paired[0];
+    assert_eq!(paired.method, "norm.kind=\"xbn\"");
+    assert_eq!(paired.baseline, "norm.kind=\"none\"");
+    let d = paired.differences["recall@1"];
+    let second = CellResult::read(&sweep.join(xbn)).unwrap().unwrap();
+    assert_eq!(d.n, 1);
+    assert!((d.mean - (second.metrics["recall@1"] - first.metrics["recall@1"])).abs() < 1e-12);
+    for f in ["summary.json", "summary.md", "grid.toml"] {
+        assert!(sweep.join(f).exists(), "{f}");
+    }
+
+    // A cell whose result is gone runs again; the finished one is skipped, untouched.
+    let kept = std::fs::read(sweep.join(xbm).join(RESULT_FILE)).unwrap();
+    std::fs::remove_file(sweep.join(xbn).join(RESULT_FILE)).unwrap();
+    let again = run_sweep(&grid, &options(), Arc::new(AtomicBool::new(false))).unwrap();
+    assert_eq!(again.skipped, vec![xbm]);
+    assert_eq!(again.ran, vec![xbn]);
+    assert_eq!(
+        std::fs::read(sweep.join(xbm).join(RESULT_FILE)).unwrap(),
+        kept
+    );
+}
+
+#[test]
+fn the_summary_plot_has_one_line_per_method_over_the_x_axis() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_grid(
+        dir.path(),
+        "plot",
+        "\"memory.size\" = [24, 48]\n\"norm.kind\" = [\"none\", \"xbn\"]\n\"run.seed\" = [0, 1]",
+    );
+    let grid = Grid::from_file(&path).unwrap();
+    let cells = grid.cells(&path).unwrap();
+    assert_eq!(cells.len(), 8);
+    // Made-up results: XBN 0.05 above XBM on each seed.
+    let results: Vec<CellResult> = cells
+        .iter()
+        .map(|c| {
+            let base = if c.method().contains("xbn") {
+                0.55
+            } else {
+                0.5
+            };
+            let r1 = base + 0.01 * c.seed() as f64 + 0.001 * c.config.memory.size as f64;
+            CellResult {
+                cell: c.name.clone(),
+                axes: c.axes.clone(),
+                seed: c.seed(),
+                iterations: 6,
+                seconds: 1.0,
+                metrics: [("recall@1".to_string(), r1)].into_iter().collect(),
+                untrained: None,
+                drift: Default::default(),
+                max_memory_loss: None,
+                collapsed: false,
+                error: None,
+            }
+        })
+        .collect();
+    let summary = summarize("recall@1", &cells, &results);
+    assert_eq!(summary.groups.len(), 4);
+    for p in &summary.paired {
+        let d = p.differences["recall@1"];
+        assert_eq!(d.n, 2);
+        assert!((d.mean - 0.05).abs() < 1e-12, "{p:?}");
+        assert_eq!(d.sign(), Some(true), "identical gains on both seeds");
+    }
+    assert!(draw_summary(dir.path(), &summary, "memory.size").unwrap());
+    let png = std::fs::read(dir.path().join("summary.png")).unwrap();
+    assert_eq!(&png[..4], b"\x89PNG");
+    assert!(!draw_summary(dir.path(), &summary, "optim.gamma").unwrap());
+}
