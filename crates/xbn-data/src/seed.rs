@@ -14,3 +14,16 @@ pub fn splitmix64(mut z: u64) -> u64 {
     z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
     z ^ (z >> 31)
 }
+
+/// The seed of the augmentation of the image at `position` in a batch whose seed is
+/// `batch_seed`: each image draws from its own RNG, so one image's view can be rendered again
+/// from its seed alone ([`crate::loader::render_views`]).
+///
+/// ```
+/// use xbn_data::seed::item_seed;
+/// assert_ne!(item_seed(7, 0), item_seed(7, 1));
+/// assert_ne!(item_seed(7, 0), item_seed(8, 0));
+/// ```
+pub fn item_seed(batch_seed: u64, position: usize) -> u64 {
+    splitmix64(batch_seed ^ splitmix64((position as u64) ^ 0x1A6E_5EED_0000_0000))
+}

@@ -317,3 +317,53 @@ fn a_loader_started_at_batch_k_repeats_the_uninterrupted_batches_from_k() {
     assert_eq!((unnumbered[0].0, unnumbered[0].1), (0, straight[0].1));
     assert_ne!(unnumbered[0].2, straight[4].2);
 }
+
+/// Every image of a batch is rendered again, pixel for pixel, from its dataset index and its
+/// augmentation seed alone; another seed gives another view.
+#[test]
+fn render_views_repeats_each_image_of_a_batch_from_its_seed() {
+    let device = xbn_core::test_util::test_device();
+    let index = synthetic();
+    let config = LoaderConfig {
+        workers: 2,
+        seed: 5,
+        ..LoaderConfig::default()
+    };
+    let loader = Loader::new(
+        index.clone(),
+        batches(3).into_iter(),
+        transform(),
+        config,
+        device.clone(),
+    )
+    .unwrap();
+    for batch in loader {
+        let b = batch.unwrap();
+        assert_eq!(b.augmentation_seeds.len(), b.indices.len());
+        // The views in reverse order, so that no image can borrow its neighbour's RNG state.
+        let views: Vec<(usize, u64)> = b
+            .indices
+            .iter()
+            .copied()
+            .zip(b.augmentation_seeds.iter().copied())
+            .rev()
+            .collect();
+        let again =
+            xbn_data::loader::render_views(&index, &*transform(), &views, 3, &device).unwrap();
+        let n = views.len();
+        let rev: Vec<u32> = (0..n as u32).rev().collect();
+        let rev = candle_core::Tensor::new(rev.as_slice(), &device).unwrap();
+        let again = again.index_select(&rev, 0).unwrap();
+        let a = b.images.flatten_all().unwrap().to_vec1::<f32>().unwrap();
+        let c = again.flatten_all().unwrap().to_vec1::<f32>().unwrap();
+        assert_eq!(a, c, "batch {}", b.number);
+        let other: Vec<(usize, u64)> = views.iter().map(|&(i, s)| (i, s ^ 1)).collect();
+        let moved = xbn_data::loader::render_views(&index, &*transform(), &other, 1, &device)
+            .unwrap()
+            .flatten_all()
+            .unwrap()
+            .to_vec1::<f32>()
+            .unwrap();
+        assert_ne!(moved, c, "another seed, another view");
+    }
+}

@@ -43,7 +43,7 @@ pub struct MemoryEntries {
     pub as_enqueued: Option<Tensor>,
     /// The dataset index of each entry's image, `(n,)` `i64`, when provenance is kept.
     pub dataset_indices: Option<Tensor>,
-    /// The augmentation seed of each entry's batch (bits of the `u64`), `(n,)` `i64`, when
+    /// The augmentation seed of each entry's image (bits of the `u64`), `(n,)` `i64`, when
     /// provenance is kept.
     pub augmentation_seeds: Option<Tensor>,
 }

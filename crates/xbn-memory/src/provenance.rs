@@ -1,5 +1,5 @@
-//! Per-entry provenance of the memory: the image each entry came from, the augmentation seed of
-//! its batch, and its embedding as enqueued (before any moment matching). Kept only when asked
+//! Per-entry provenance of the memory: the image each entry came from, the seed of the
+//! augmentation that image went through, and its embedding as enqueued (before any moment matching). Kept only when asked
 //! for (the drift diagnostic re-embeds the same images and compares), on the memory's device,
 //! slot-aligned with the queue.
 
@@ -10,8 +10,8 @@ use candle_core::{DType, Device, Tensor};
 use crate::ring::ring_write;
 use crate::{MemoryError, Result};
 
-/// The [`BatchProvenance::augmentation_seed`] of entries embedded without augmentation (the
-/// evaluation transform, e.g. XBM's warm start).
+/// The augmentation seed of entries embedded without augmentation (the evaluation transform,
+/// e.g. XBM's warm start); stored as the `i64` with the same bits, −1.
 pub const NO_AUGMENTATION: u64 = u64::MAX;
 
 /// Where the rows of one batch came from, given with the batch to
@@ -20,8 +20,17 @@ pub const NO_AUGMENTATION: u64 = u64::MAX;
 pub struct BatchProvenance<'a> {
     /// Dataset index of each row's image, `(b,)`, `i64` or `u32`, on any device.
     pub dataset_indices: &'a Tensor,
-    /// The seed of the augmentation the batch's images went through, or [`NO_AUGMENTATION`].
-    pub augmentation_seed: u64,
+    /// The seed of the augmentation each row's image went through (the bits of the `u64`, as
+    /// `i64`), or [`NO_AUGMENTATION`]'s bits, `(b,)` `i64`, on any device.
+    pub augmentation_seeds: &'a Tensor,
+}
+
+impl BatchProvenance<'_> {
+    /// The `(b,)` `i64` tensor of `seeds` (their bits) for [`BatchProvenance::augmentation_seeds`].
+    pub fn seed_tensor(seeds: &[u64], device: &Device) -> Result<Tensor> {
+        let bits: Vec<i64> = seeds.iter().map(|&s| s as i64).collect();
+        Ok(Tensor::from_vec(bits, seeds.len(), device)?)
+    }
 }
 
 /// The provenance of every slot: `dataset_index` and `augmentation_seed` `(capacity,)` `i64`
@@ -55,6 +64,15 @@ impl ProvenanceRing {
                 idx.dtype()
             )));
         }
+        let seeds = p.augmentation_seeds;
+        if seeds.dims() != [rows] || seeds.dtype() != DType::I64 {
+            return Err(MemoryError::Provenance(format!(
+                "augmentation seeds of shape {:?} and dtype {:?} for a batch of {rows} rows \
+                 (expected ({rows},) i64)",
+                seeds.dims(),
+                seeds.dtype()
+            )));
+        }
         Ok(())
     }
 
@@ -79,7 +97,11 @@ impl ProvenanceRing {
             .to_device(dev)?
             .to_dtype(DType::I64)?
             .copy()?;
-        let seeds = Tensor::full(p.augmentation_seed as i64, kept, dev)?;
+        let seeds = p
+            .augmentation_seeds
+            .narrow(0, skip, kept)?
+            .to_device(dev)?
+            .copy()?;
         let emb = embeddings
             .narrow(0, skip, kept)?
             .to_device(dev)?

@@ -116,15 +116,18 @@ fn provenance_follows_each_entry_while_moment_matching_rewrites_the_stored_copy(
     let mut sent = Vec::new(); // (dataset index, seed, embedding) in FIFO order
     for t in 0..4u64 {
         let (z, idx) = (batch(2, 4, t as f32 + 1.0), indices(2, 10 * t as i64));
+        // A seed per row: each entry remembers its own image's augmentation.
+        let seeds =
+            BatchProvenance::seed_tensor(&[77 + 10 * t, 78 + 10 * t], &Device::Cpu).unwrap();
         let p = BatchProvenance {
             dataset_indices: &idx,
-            augmentation_seed: 77 + t,
+            augmentation_seeds: &seeds,
         };
         memory.update(&z, &labels(2, t as i64), Some(&p)).unwrap();
         for i in 0..2 {
             sent.push((
                 1000 + 10 * t as i64 + i as i64,
-                77 + t as i64,
+                77 + 10 * t as i64 + i as i64,
                 z.get(i).unwrap().to_vec1::<f32>().unwrap(),
             ));
         }
@@ -172,9 +175,10 @@ fn a_memory_with_provenance_requires_it_and_checks_it_before_changing_anything()
         Err(MemoryError::Provenance(_))
     ));
     let wrong = indices(3, 0);
+    let seeds = BatchProvenance::seed_tensor(&[1, 1], &Device::Cpu).unwrap();
     let p = BatchProvenance {
         dataset_indices: &wrong,
-        augmentation_seed: 1,
+        augmentation_seeds: &seeds,
     };
     let err = memory.update(&z, &labels(2, 0), Some(&p)).unwrap_err();
     assert!(err.to_string().contains("(2,)"), "{err}");
@@ -224,9 +228,10 @@ fn saving_and_restoring_mid_run_continues_exactly_like_an_uninterrupted_run() {
     };
     let step = |m: &mut CrossBatchMemory<AdaptiveCrossBatchNorm>, t: u64| {
         let idx = indices(4, t as i64);
+        let seeds = BatchProvenance::seed_tensor(&[t; 4], &Device::Cpu).unwrap();
         let p = BatchProvenance {
             dataset_indices: &idx,
-            augmentation_seed: t,
+            augmentation_seeds: &seeds,
         };
         m.update(&batch(4, 3, t as f32 * 0.7), &labels(4, t as i64), Some(&p))
             .unwrap();
@@ -281,9 +286,10 @@ fn a_malformed_saved_iteration_or_provenance_is_refused_and_changes_nothing() {
     let mut memory =
         CrossBatchMemory::new(queue, Identity, settings(0, FillPolicy::FromStart, true)).unwrap();
     let idx = indices(2, 0);
+    let seeds = BatchProvenance::seed_tensor(&[3, 3], &Device::Cpu).unwrap();
     let p = BatchProvenance {
         dataset_indices: &idx,
-        augmentation_seed: 3,
+        augmentation_seeds: &seeds,
     };
     memory
         .update(&batch(2, 2, 0.5), &labels(2, 0), Some(&p))

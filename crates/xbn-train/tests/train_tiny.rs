@@ -46,7 +46,7 @@ fn tiny_run_writes_every_output() {
     assert!(recs[4].moments_shift.is_some());
     // Drift every 2 iterations once the memory holds entries.
     assert!(recs[4].drift.is_some() && recs[6].drift.is_some());
-    let d = recs[6].drift.unwrap();
+    let d = recs[6].drift.clone().unwrap();
     assert!(d.before.is_finite() && d.after.is_finite() && d.sample == 8);
     // Evaluations at 3 and 6.
     assert!(recs[3].eval.is_some() && recs[6].eval.is_some());
@@ -122,7 +122,7 @@ fn plain_xbm_and_xbn_runs_complete() {
             recs.iter().find(|r| r.iteration == 3).unwrap().memory_fill,
             24
         );
-        let drift = recs.iter().find_map(|r| r.drift).unwrap();
+        let drift = recs.iter().find_map(|r| r.drift.clone()).unwrap();
         if kind == xbn_train::config::NormKind::None {
             assert_eq!(drift.before, drift.after, "no adaptation: stored = adapted");
         }
@@ -190,4 +190,30 @@ fn memory_fill_at_t_start_enqueues_nothing_before_t_start() {
         from_start.iter().any(|&(t, n)| t < 3 && n >= batch),
         "from-start: nothing enqueued before t_start: {from_start:?}"
     );
+}
+
+/// The diagnostic re-embeds the very view each entry was enqueued from: with the weights and
+/// the BatchNorm statistics frozen (no learning, BatchNorm in inference mode), the fresh
+/// embedding of an entry is its stored one, so the measured drift is zero. Re-embedding another
+/// view of the same image (the evaluation transform, or another augmentation) would not be.
+#[test]
+fn with_frozen_weights_the_same_view_shows_no_drift() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = train_common::tiny_config(dir.path(), "frozen");
+    cfg.optim.lr_backbone = 0.0;
+    cfg.optim.lr_head = 0.0;
+    cfg.optim.weight_decay = 0.0;
+    cfg.model.freeze_bn = true;
+    cfg.norm.kind = xbn_train::config::NormKind::None;
+    cfg.memory.fill = xbn_train::config::MemoryFill::FromStart;
+    cfg.run.measure_drift = 1;
+    cfg.run.eval_untrained = false;
+    train(&cfg, false, Arc::new(AtomicBool::new(false))).unwrap();
+    let recs = read_records(&dir.path().join("frozen/metrics.jsonl")).unwrap();
+    let drifts: Vec<_> = recs.iter().filter_map(|r| r.drift.clone()).collect();
+    assert!(drifts.len() >= 5);
+    for d in &drifts {
+        assert!(d.before < 1e-5, "{d:?}");
+        assert!(!d.by_age.is_empty() && d.by_age.iter().map(|b| b.n).sum::<usize>() == d.sample);
+    }
 }

@@ -28,6 +28,7 @@
 //! ```
 
 mod config;
+mod replay;
 mod worker;
 
 use std::collections::BTreeMap;
@@ -40,6 +41,7 @@ use candle_core::{Device, Tensor};
 use crossbeam_channel::{Receiver, Sender, bounded, unbounded};
 
 pub use config::{LoaderConfig, LoaderStats};
+pub use replay::render_views;
 use worker::{Job, Message, RawBatch, SamplerState};
 
 use crate::pipeline::Transform;
@@ -50,9 +52,11 @@ use crate::{DataError, DatasetIndex, Result};
 pub struct Batch {
     /// Position of the batch in the sampler's sequence (`first_batch`, `first_batch + 1`, …).
     pub number: usize,
-    /// The seed of the RNG its augmentations drew from (a function of the loader's seed and
-    /// `number`).
+    /// The batch's seed (a function of the loader's seed and `number`).
     pub augmentation_seed: u64,
+    /// The seed of each image's augmentation, `item_seed(augmentation_seed, k)` for the image
+    /// at position `k`: [`render_views`] renders the same view again from it.
+    pub augmentation_seeds: Vec<u64>,
     /// Images, `(n, 3, height, width)` `f32`, on the loader's device.
     pub images: Tensor,
     /// Labels, `(n,)` `u32`, on the loader's device.
@@ -212,6 +216,7 @@ impl Loader {
         Ok(Batch {
             number: self.config.first_batch + number,
             augmentation_seed: raw.augmentation_seed,
+            augmentation_seeds: raw.item_seeds,
             images,
             labels,
             indices: raw.indices,

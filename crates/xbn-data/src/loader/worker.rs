@@ -10,7 +10,7 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
 use crate::pipeline::{Scratch, Transform, load_image};
-use crate::seed::splitmix64;
+use crate::seed::{item_seed, splitmix64};
 use crate::{DataError, DatasetIndex, Result};
 
 /// A batch as built by a worker (CPU data, not yet a tensor).
@@ -22,8 +22,10 @@ pub(crate) struct RawBatch {
     pub indices: Vec<usize>,
     /// Labels of the images in `data`.
     pub labels: Vec<u32>,
-    /// The seed of the RNG the batch's augmentations drew from.
+    /// The batch's seed; image `k` drew from `item_seed(augmentation_seed, k)`.
     pub augmentation_seed: u64,
+    /// The augmentation seed of each image in `data`.
+    pub item_seeds: Vec<u64>,
     /// `(index, error)` of the images skipped as corrupt.
     pub skipped: Vec<(usize, DataError)>,
 }
@@ -40,8 +42,9 @@ pub(crate) struct Job {
 }
 
 impl Job {
-    /// Builds batch number `first_batch + number` from dataset `indices`, with the RNG of
-    /// `(seed, first_batch + number)`.
+    /// Builds batch number `first_batch + number` from dataset `indices`; its seed is a function
+    /// of `(seed, first_batch + number)`, and image `k` draws from its own RNG seeded with
+    /// `item_seed(batch seed, k)`.
     pub fn build(
         &self,
         number: usize,
@@ -52,9 +55,9 @@ impl Job {
         let chw = 3 * h * w;
         let augmentation_seed =
             splitmix64(splitmix64(self.seed) ^ (self.first_batch + number) as u64);
-        let mut rng = ChaCha8Rng::seed_from_u64(augmentation_seed);
         let mut batch = RawBatch {
             augmentation_seed,
+            item_seeds: Vec::with_capacity(indices.len()),
             data: vec![0f32; indices.len() * chw],
             indices: Vec::with_capacity(indices.len()),
             labels: Vec::with_capacity(indices.len()),
@@ -77,12 +80,14 @@ impl Job {
                 Err(e) => return Err(e),
             };
             let k = batch.indices.len();
+            let seed = item_seed(augmentation_seed, k);
             self.transform.apply(
                 &image,
-                &mut rng,
+                &mut ChaCha8Rng::seed_from_u64(seed),
                 scratch,
                 &mut batch.data[k * chw..(k + 1) * chw],
             )?;
+            batch.item_seeds.push(seed);
             batch.indices.push(i);
             batch.labels.push(item.label);
         }

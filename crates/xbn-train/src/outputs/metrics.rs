@@ -11,9 +11,10 @@ use super::append::AppendFile;
 use crate::checkpoint::atomic::write_atomic;
 use crate::error::{Result, TrainError};
 
-/// The drift diagnostic: mean Euclidean distance between stored memory entries and the
-/// embeddings of the same images under the current weights, `mean_i ‖m_i − f_θ(x_i)‖`.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+/// The drift diagnostic on a sample of memory entries: mean Euclidean distance between the
+/// stored entries and the embeddings the current weights give the same views,
+/// `mean_i ‖m_i − f_θ(x_i)‖` (see `train::drift`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DriftRecord {
     /// With the entries as enqueued (no moment matching).
     pub before: f64,
@@ -21,6 +22,32 @@ pub struct DriftRecord {
     pub after: f64,
     /// Number of entries measured.
     pub sample: usize,
+    /// What the best per-dimension affine map from stored to fresh embeddings (least squares
+    /// on this sample) leaves: the least drift per-dimension moment matching could leave.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub affine: Option<f64>,
+    /// The share of the drift moment matching could remove that it removed,
+    /// `(before − after) / (before − affine)`; absent when nothing was removable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub removed_fraction: Option<f64>,
+    /// The same figures per age (iterations since enqueue) bucket.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub by_age: Vec<AgeDrift>,
+}
+
+/// Drift of the entries of one age bucket.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AgeDrift {
+    /// The bucket, `0-9`, `10-99`, `100-999` or `1000+` iterations since enqueue.
+    pub ages: String,
+    /// Entries of the sample in the bucket.
+    pub n: usize,
+    /// Mean distance as enqueued.
+    pub before: f64,
+    /// Mean distance as adapted.
+    pub after: f64,
+    /// Mean distance after the sample's best per-dimension affine map.
+    pub affine: f64,
 }
 
 /// The moments' shift of one adaptation (see `xbn_core::MomentShift`).

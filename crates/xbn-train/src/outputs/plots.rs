@@ -68,26 +68,43 @@ pub fn draw_all(dir: &Path, records: &[MetricsRecord]) -> Result<()> {
         )?;
     }
 
-    let before: Vec<(f64, f64)> = records
-        .iter()
-        .filter_map(|r| r.drift.map(|d| (r.iteration as f64, d.before)))
-        .collect();
-    let after: Vec<(f64, f64)> = records
-        .iter()
-        .filter_map(|r| r.drift.map(|d| (r.iteration as f64, d.after)))
-        .collect();
-    if !before.is_empty() {
+    let drift = drift_series(records);
+    if !drift.is_empty() {
         line_chart(
             &dir.join("drift.png"),
-            "memory drift: mean ||stored - fresh||",
+            "memory drift by age: mean ||entry - fresh||",
             "iteration",
-            &curves(&[
-                ("as enqueued".to_string(), before),
-                ("after moment matching".to_string(), after),
-            ]),
+            &curves(&drift),
         )?;
     }
     Ok(())
+}
+
+/// Per age bucket, the drift as enqueued (stored), after moment matching (adapted) and after
+/// the best per-dimension affine map (affine bound); the whole sample's before/after for
+/// records without buckets.
+fn drift_series(records: &[MetricsRecord]) -> Vec<Series> {
+    let mut series: Vec<Series> = Vec::new();
+    let mut push = |name: String, x: f64, y: f64| match series.iter_mut().find(|(n, _)| *n == name)
+    {
+        Some((_, pts)) => pts.push((x, y)),
+        None => series.push((name, vec![(x, y)])),
+    };
+    for r in records {
+        let Some(d) = &r.drift else { continue };
+        let x = r.iteration as f64;
+        if d.by_age.is_empty() {
+            push("as enqueued".into(), x, d.before);
+            push("after moment matching".into(), x, d.after);
+            continue;
+        }
+        for b in &d.by_age {
+            push(format!("age {}: stored", b.ages), x, b.before);
+            push(format!("age {}: adapted", b.ages), x, b.after);
+            push(format!("age {}: affine bound", b.ages), x, b.affine);
+        }
+    }
+    series
 }
 
 /// Draws `curves` (with their bands) into an 800 × 480 PNG; nothing when no point is finite.

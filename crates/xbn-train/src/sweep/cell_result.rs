@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::checkpoint::atomic::write_atomic;
 use crate::error::{Result, TrainError};
-use crate::outputs::metrics::read_records;
+use crate::outputs::metrics::{DriftRecord, read_records};
 
 /// File name of a cell's result, in its run folder.
 pub const RESULT_FILE: &str = "result.json";
@@ -76,12 +76,7 @@ pub fn drift_and_memory_term(dir: &Path) -> Result<(BTreeMap<String, f64>, Optio
         .iter()
         .rev()
         .find_map(|r| r.drift.as_ref())
-        .map(|d| {
-            let value = serde_json::to_value(d).unwrap_or(serde_json::Value::Null);
-            let mut flat = BTreeMap::new();
-            flatten("", &value, &mut flat);
-            flat
-        })
+        .map(drift_figures)
         .unwrap_or_default();
     let max_memory = records
         .iter()
@@ -90,31 +85,23 @@ pub fn drift_and_memory_term(dir: &Path) -> Result<(BTreeMap<String, f64>, Optio
     Ok((drift, max_memory))
 }
 
-/// Numbers of a JSON value under dotted keys (`by_age.0.before`).
-fn flatten(prefix: &str, value: &serde_json::Value, out: &mut BTreeMap<String, f64>) {
-    let key = |k: &str| {
-        if prefix.is_empty() {
-            k.to_string()
-        } else {
-            format!("{prefix}.{k}")
-        }
-    };
-    match value {
-        serde_json::Value::Number(n) => {
-            if let Some(x) = n.as_f64() {
-                out.insert(prefix.to_string(), x);
-            }
-        }
-        serde_json::Value::Object(map) => {
-            for (k, v) in map {
-                flatten(&key(k), v, out);
-            }
-        }
-        serde_json::Value::Array(items) => {
-            for (i, v) in items.iter().enumerate() {
-                flatten(&key(&i.to_string()), v, out);
-            }
-        }
-        _ => {}
+/// The figures of a drift record by name: `before`, `after`, `affine`, `removed_fraction`, and
+/// per age bucket `age 0-9.before`, `age 0-9.after`, `age 0-9.affine`, ….
+fn drift_figures(d: &DriftRecord) -> BTreeMap<String, f64> {
+    let mut out = BTreeMap::from([
+        ("before".to_string(), d.before),
+        ("after".to_string(), d.after),
+    ]);
+    if let Some(a) = d.affine {
+        out.insert("affine".into(), a);
     }
+    if let Some(f) = d.removed_fraction {
+        out.insert("removed_fraction".into(), f);
+    }
+    for b in &d.by_age {
+        out.insert(format!("age {}.before", b.ages), b.before);
+        out.insert(format!("age {}.after", b.ages), b.after);
+        out.insert(format!("age {}.affine", b.ages), b.affine);
+    }
+    out
 }

@@ -217,13 +217,13 @@ pub fn markdown(s: &Summary) -> String {
     );
     let _ = writeln!(
         out,
-        "| setting | method | seeds | collapsed | {m} | map@r | drift before | drift after |"
+        "| setting | method | seeds | collapsed | {m} | map@r | drift before | drift after | affine bound | share removed |"
     );
-    let _ = writeln!(out, "|---|---|---:|---:|---|---|---|---|");
+    let _ = writeln!(out, "|---|---|---:|---:|---|---|---|---|---|---|");
     for g in &s.groups {
         let _ = writeln!(
             out,
-            "| {} | {} | {} | {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
             if g.setting.is_empty() {
                 "–"
             } else {
@@ -236,6 +236,8 @@ pub fn markdown(s: &Summary) -> String {
             fmt_interval(g.stats.get("map@r")),
             fmt_interval(g.stats.get("drift.before")),
             fmt_interval(g.stats.get("drift.after")),
+            fmt_interval(g.stats.get("drift.affine")),
+            fmt_interval(g.stats.get("drift.removed_fraction")),
         );
     }
     if !s.paired.is_empty() {

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use candle_core::Device;
+use candle_core::{Device, Tensor};
 use xbn_data::loader::{Loader, LoaderConfig};
 use xbn_data::{DatasetIndex, DatasetKind, PkConfig, PkSampler, Role, Split};
 
@@ -113,6 +113,43 @@ impl TrainData {
             config,
             device.clone(),
         )?)
+    }
+
+    /// The views `(dataset index, augmentation seed)` again, as `(n, 3, h, w)` on `device`:
+    /// the training transform with each view's seed, or the evaluation transform for views
+    /// embedded without augmentation (seed [`xbn_memory::NO_AUGMENTATION`]).
+    pub fn render_views(&self, views: &[(usize, u64)], device: &Device) -> Result<Tensor> {
+        let plain = views
+            .iter()
+            .all(|&(_, seed)| seed == xbn_memory::NO_AUGMENTATION);
+        let augmented = views
+            .iter()
+            .all(|&(_, seed)| seed != xbn_memory::NO_AUGMENTATION);
+        let render = |views: &[(usize, u64)], t: &ImageTransform| -> Result<Tensor> {
+            Ok(xbn_data::loader::render_views(
+                &self.index,
+                &*t.transform(),
+                views,
+                self.workers,
+                device,
+            )?)
+        };
+        if plain || augmented {
+            return render(views, if plain { &self.eval } else { &self.train });
+        }
+        // Mixed (a warm start's entries beside augmented ones): one row at a time, in order.
+        let rows = views
+            .iter()
+            .map(|&v| {
+                let t = if v.1 == xbn_memory::NO_AUGMENTATION {
+                    &self.eval
+                } else {
+                    &self.train
+                };
+                render(&[v], t)
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Tensor::cat(&rows, 0)?)
     }
 
     /// A loader of the evaluation transform over `indices` in batches of `batch_size`, in order.

@@ -1,6 +1,7 @@
 //! The training job: session (data, model, optimizer, objective, outputs), the loop, evaluation,
 //! the drift diagnostic, checkpoints and resume.
 
+pub mod affine_bound;
 pub mod data;
 pub mod drift;
 pub mod evaluate;

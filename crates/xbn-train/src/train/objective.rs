@@ -108,9 +108,11 @@ impl Objective {
         };
         let y = Tensor::from_slice(labels, labels.len(), z.device())?;
         let idx = index_tensor(indices, z.device())?;
+        let seeds =
+            BatchProvenance::seed_tensor(&vec![NO_AUGMENTATION; indices.len()], z.device())?;
         let provenance = BatchProvenance {
             dataset_indices: &idx,
-            augmentation_seed: NO_AUGMENTATION,
+            augmentation_seeds: &seeds,
         };
         x.memory_mut()
             .refill(&z.detach(), &y, Some(&provenance))
@@ -118,14 +120,14 @@ impl Objective {
     }
 
     /// The loss of iteration `t` for the batch embeddings `z (b × d)` of images `indices` with
-    /// `labels`, augmented with `augmentation_seed`; updates the memory.
+    /// `labels`, each image augmented with its seed in `augmentation_seeds`; updates the memory.
     pub fn step(
         &mut self,
         z: &Tensor,
         labels: &[i64],
         indices: &[usize],
         t: usize,
-        augmentation_seed: u64,
+        augmentation_seeds: &[u64],
     ) -> Result<LossTerms> {
         let y = Tensor::from_slice(labels, labels.len(), z.device())?;
         match &mut self.kind {
@@ -145,14 +147,18 @@ impl Objective {
                         trainer: t,
                     });
                 }
-                // Provenance (an upload of the batch's indices) only when the memory keeps it.
-                let idx = match x.memory().settings().provenance {
-                    true => Some(index_tensor(indices, z.device())?),
+                // Provenance (an upload of the batch's indices and seeds) only when the memory
+                // keeps it.
+                let uploaded = match x.memory().settings().provenance {
+                    true => Some((
+                        index_tensor(indices, z.device())?,
+                        BatchProvenance::seed_tensor(augmentation_seeds, z.device())?,
+                    )),
                     false => None,
                 };
-                let provenance = idx.as_ref().map(|idx| BatchProvenance {
+                let provenance = uploaded.as_ref().map(|(idx, seeds)| BatchProvenance {
                     dataset_indices: idx,
-                    augmentation_seed,
+                    augmentation_seeds: seeds,
                 });
                 let terms = x.forward_with_provenance(z, &y, provenance.as_ref())?;
                 let weight = x.weight();

@@ -76,11 +76,17 @@ pub fn train(cfg: &TrainConfig, resume: bool, stop: Arc<AtomicBool>) -> Result<T
                     Some(rec) => rec,
                     None => record.insert(s.base_record(&out, 0.0)?),
                 };
-                rec.drift = Some(d);
                 s.log.line(&format!(
-                    "iteration {it}: memory drift {:.4} as enqueued, {:.4} after moment matching ({} entries)",
-                    d.before, d.after, d.sample
+                    "iteration {it}: memory drift {:.4} as enqueued, {:.4} after moment matching, {:.4} affine bound{} ({} entries)",
+                    d.before,
+                    d.after,
+                    d.affine.unwrap_or(f64::NAN),
+                    d.removed_fraction
+                        .map(|f| format!("; {:.0} % of the removable drift removed", 100.0 * f))
+                        .unwrap_or_default(),
+                    d.sample
                 ))?;
+                rec.drift = Some(d);
             }
         }
         if cfg.run.eval_every > 0 && it % cfg.run.eval_every == 0 {

@@ -8,7 +8,7 @@ use rand::seq::index::sample;
 use rand_chacha::ChaCha8Rng;
 use xbn_data::loader::Batch;
 
-use super::drift::{drift_record, sample_positions};
+use super::drift::{drift_diagnostic, sample_positions};
 use super::evaluate::embed_items;
 use super::network::{load_model_state, model_state};
 use super::seeds::{Purpose, derive};
@@ -41,7 +41,7 @@ impl Session {
             self.warm_start(t)?;
         }
         let batch = self.next_batch(t)?;
-        let (indices, augmentation_seed) = (batch.indices, batch.augmentation_seed);
+        let (indices, augmentation_seeds) = (batch.indices, batch.augmentation_seeds);
         let labels = self.data.labels_of(&indices);
         let images = batch.images;
         let z = self.backbone.forward(&images, true)?;
@@ -50,7 +50,7 @@ impl Session {
         // finite, else exactly L_t), is read back.
         let terms = xbn_core::assume_finite(|| {
             self.objective
-                .step(&z, &labels, &indices, t, augmentation_seed)
+                .step(&z, &labels, &indices, t, &augmentation_seeds)
         })?;
         let probe = (terms.total.detach() + z.detach().affine(0.0, 0.0)?.sum_all()?)?;
         let total = probe.to_dtype(DType::F64)?.to_scalar::<f64>()?;
@@ -163,36 +163,49 @@ impl Session {
             derive(self.cfg.run.seed, Purpose::Drift, it),
         );
         let entries = memory.entries(&positions)?;
-        let (Some(stored), Some(indices)) = (entries.as_enqueued, entries.dataset_indices) else {
+        let (Some(stored), Some(indices), Some(seeds)) = (
+            entries.as_enqueued,
+            entries.dataset_indices,
+            entries.augmentation_seeds,
+        ) else {
             // The memory keeps provenance only when the diagnostic is on.
             return Ok(None);
         };
         let adapted = entries.adapted;
-        // The one host read of the diagnostic's bookkeeping: which images to re-embed.
-        let indices: Vec<usize> = indices
+        // The diagnostic's host reads of bookkeeping: which views to render again, and ages.
+        let indices = indices.to_vec1::<i64>()?;
+        let seeds = seeds.to_vec1::<i64>()?;
+        let views: Vec<(usize, u64)> = indices
+            .iter()
+            .zip(&seeds)
+            .map(|(&i, &s)| (i as usize, s as u64))
+            .collect();
+        // Entries enqueued at iteration t are 0 iterations old at the end of step t = it − 1.
+        let now = it.saturating_sub(1) as i64;
+        let ages: Vec<u64> = entries
+            .iterations
             .to_vec1::<i64>()?
             .into_iter()
-            .map(|i| i as usize)
+            .map(|t| (now - t).max(0) as u64)
             .collect();
-        // Fresh embeddings as training computes them (BatchNorm with batch statistics, in
-        // batches of the training size); the BatchNorm running statistics are restored after.
+        // Fresh embeddings of the same views, as training computes them (BatchNorm with batch
+        // statistics, in batches of the training size); the running statistics are restored.
         let saved = model_state(self.backbone.as_ref())
             .into_iter()
             .map(|(k, t)| Ok((k, t.copy()?)))
             .collect::<Result<std::collections::HashMap<_, _>>>()?;
+        let images = self.data.render_views(&views, &self.device)?;
+        let batch = self.cfg.batch_size().max(2);
         let mut parts = Vec::new();
-        let loader = self
-            .data
-            .eval_loader(&indices, self.cfg.batch_size().max(2), &self.device)?;
-        for batch in loader {
-            let images = batch?.images;
-            let train_mode = images.dim(0)? > 1;
+        for start in (0..views.len()).step_by(batch) {
+            let chunk = images.narrow(0, start, batch.min(views.len() - start))?;
+            let train_mode = chunk.dim(0)? > 1;
             // Batch statistics as in training, but no autograd graph (inference mode).
-            let z = xbn_nn::model::inference_mode(|| self.backbone.forward(&images, train_mode))?;
+            let z = xbn_nn::model::inference_mode(|| self.backbone.forward(&chunk, train_mode))?;
             parts.push(z);
         }
         load_model_state(self.backbone.as_ref(), &saved)?;
         let fresh = candle_core::Tensor::cat(&parts, 0)?;
-        Ok(Some(drift_record(&stored, &adapted, &fresh)?))
+        Ok(Some(drift_diagnostic(&stored, &adapted, &fresh, &ages)?))
     }
 }
