@@ -146,3 +146,25 @@ fn the_summary_plot_has_one_line_per_method_over_the_x_axis() {
     assert_eq!(&png[..4], b"\x89PNG");
     assert!(!draw_summary(dir.path(), &summary, "optim.gamma").unwrap());
 }
+
+#[test]
+fn keep_checkpoints_false_deletes_them_once_a_cell_is_finished() {
+    let dir = tempfile::tempdir().unwrap();
+    let grid = write_grid(dir.path(), "lean", "\"norm.kind\" = [\"none\"]");
+    let text = std::fs::read_to_string(&grid).unwrap();
+    std::fs::write(
+        &grid,
+        text.replace("[axes]", "keep_checkpoints = false\n\n[axes]"),
+    )
+    .unwrap();
+    let out = run_sweep(&grid, &options(), Arc::new(AtomicBool::new(false))).unwrap();
+    let cell = dir.path().join("runs/lean/kind=none");
+    assert_eq!(out.ran, vec!["kind=none"]);
+    assert!(cell.join(RESULT_FILE).exists() && cell.join("metrics.jsonl").exists());
+    assert!(!cell.join(xbn_train::checkpoint::LAST).exists());
+    assert!(!cell.join(xbn_train::checkpoint::BEST).exists());
+    assert!(!cell.join("embeddings.safetensors").exists());
+    // Still finished: a rerun skips it.
+    let again = run_sweep(&grid, &options(), Arc::new(AtomicBool::new(false))).unwrap();
+    assert_eq!(again.skipped, vec!["kind=none"]);
+}

@@ -92,7 +92,7 @@ pub struct DataConfig {
 }
 
 /// `[data.synthetic]`: the built-in synthetic "product" dataset (rendered at `data.image_size`,
-/// seeded by `run.seed`).
+/// seeded by `seed`, or by `run.seed` when absent).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct SyntheticSection {
@@ -106,6 +106,10 @@ pub struct SyntheticSection {
     pub difficulty: f32,
     /// Fraction of the classes used for training.
     pub train_fraction: f32,
+    /// Seed of the dataset; absent: `run.seed`. Fix it to compare training seeds on one
+    /// dataset (as a sweep over `run.seed` usually wants).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seed: Option<u64>,
 }
 
 impl Default for SyntheticSection {
@@ -116,6 +120,7 @@ impl Default for SyntheticSection {
             max_images_per_class: 8,
             difficulty: 0.3,
             train_fraction: 0.5,
+            seed: None,
         }
     }
 }

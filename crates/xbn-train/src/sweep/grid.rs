@@ -7,6 +7,7 @@
 //! metric = "recall@1"             # the headline metric of summary.md and summary.png
 //! x = "memory.size"               # the x axis of summary.png
 //! set = ["run.iterations=300"]    # overrides for every cell
+//! keep_checkpoints = true         # false: delete a finished cell's checkpoints and embeddings
 //!
 //! [axes]                          # the cells are every combination of these values
 //! "norm.kind" = ["none", "xbn", "axbn"]
@@ -50,8 +51,16 @@ pub struct Grid {
     /// Overrides applied to every cell, `key=value`.
     #[serde(default)]
     pub set: Vec<String>,
+    /// Keep each finished cell's checkpoints and test embeddings (default); `false` deletes
+    /// them once `result.json` is written, for studies of hundreds of cells.
+    #[serde(default = "keep_by_default")]
+    pub keep_checkpoints: bool,
     /// Axis key(s) → values; `a+b` ties keys, each value then a list of one value per key.
     pub axes: toml::Table,
+}
+
+fn keep_by_default() -> bool {
+    true
 }
 
 fn default_metric() -> String {

@@ -119,6 +119,9 @@ pub fn run_sweep(
             break;
         };
         result.write(&run_dir)?;
+        if !grid.keep_checkpoints {
+            remove_large_outputs(&run_dir)?;
+        }
         outcome.ran.push(cell.name.clone());
         results.push(result);
         bar.inc(1);
@@ -218,6 +221,26 @@ fn run_cell(
     result.max_memory_loss = max_memory;
     result.seconds = start.elapsed().as_secs_f64();
     Ok(Some(result))
+}
+
+/// Deletes a finished cell's checkpoints and test embeddings (its result, metrics, log and
+/// plots stay).
+fn remove_large_outputs(run_dir: &Path) -> Result<()> {
+    for name in [
+        checkpoint::LAST,
+        checkpoint::BEST,
+        "embeddings.safetensors",
+        "query_embeddings.safetensors",
+        "gallery_embeddings.safetensors",
+    ] {
+        let path = run_dir.join(name);
+        match std::fs::remove_file(&path) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(TrainError::io(&path, e)),
+        }
+    }
+    Ok(())
 }
 
 /// The evaluation logged at iteration 0 (the untrained model), if any.

@@ -7,11 +7,11 @@ use crate::config::TrainConfig;
 use crate::error::Result;
 
 /// xbn-data's synthetic dataset with the sizes of `[data.synthetic]`, rendered at
-/// `data.image_size` pixels and seeded by `run.seed`.
+/// `data.image_size` pixels and seeded by `data.synthetic.seed` (default `run.seed`).
 pub fn synthetic_config(cfg: &TrainConfig) -> SyntheticConfig {
     let s = &cfg.data.synthetic;
     SyntheticConfig {
-        seed: cfg.run.seed,
+        seed: s.seed.unwrap_or(cfg.run.seed),
         classes: s.classes,
         min_images_per_class: s.min_images_per_class,
         max_images_per_class: s.max_images_per_class,
