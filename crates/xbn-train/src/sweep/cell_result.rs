@@ -30,7 +30,8 @@ pub struct CellResult {
     pub metrics: BTreeMap<String, f64>,
     /// Evaluation of the untrained model, when the run made one.
     pub untrained: Option<BTreeMap<String, f64>>,
-    /// The last drift diagnostic of the run, flattened (`before`, `after`, …).
+    /// The run's drift figures (`before`, `after`, `affine`, `removed_fraction`, `age 0-9.before`,
+    /// …), each the mean over its drift measurements.
     pub drift: BTreeMap<String, f64>,
     /// Largest memory term logged.
     pub max_memory_loss: Option<f64>,
@@ -69,15 +70,32 @@ impl CellResult {
     }
 }
 
-/// The last drift record and the largest memory term of a run's `metrics.jsonl`.
+/// The drift figures of a run, each the mean over the run's drift measurements (the share of
+/// removable drift removed from those means), and the largest memory term logged, from its
+/// `metrics.jsonl`.
 pub fn drift_and_memory_term(dir: &Path) -> Result<(BTreeMap<String, f64>, Option<f64>)> {
     let records = read_records(&dir.join("metrics.jsonl"))?;
-    let drift = records
-        .iter()
-        .rev()
-        .find_map(|r| r.drift.as_ref())
-        .map(drift_figures)
-        .unwrap_or_default();
+    let mut sums: BTreeMap<String, (f64, usize)> = BTreeMap::new();
+    for d in records.iter().filter_map(|r| r.drift.as_ref()) {
+        for (k, v) in drift_figures(d) {
+            let e = sums.entry(k).or_insert((0.0, 0));
+            e.0 += v;
+            e.1 += 1;
+        }
+    }
+    let mut drift: BTreeMap<String, f64> = sums
+        .into_iter()
+        .map(|(k, (sum, n))| (k, sum / n as f64))
+        .collect();
+    if let (Some(b), Some(a), Some(f)) = (
+        drift.get("before").copied(),
+        drift.get("after").copied(),
+        drift.get("affine").copied(),
+    ) {
+        if b - f > 1e-9 * b.max(1e-12) {
+            drift.insert("removed_fraction".into(), (b - a) / (b - f));
+        }
+    }
     let max_memory = records
         .iter()
         .filter_map(|r| r.loss.get("memory").copied())
@@ -85,8 +103,7 @@ pub fn drift_and_memory_term(dir: &Path) -> Result<(BTreeMap<String, f64>, Optio
     Ok((drift, max_memory))
 }
 
-/// The figures of a drift record by name: `before`, `after`, `affine`, `removed_fraction`, and
-/// per age bucket `age 0-9.before`, `age 0-9.after`, `age 0-9.affine`, ….
+/// The figures of a drift record by name: `before`, `after`, `affine`, and per age bucket `age 0-9.before`, `age 0-9.after`, `age 0-9.affine`, ….
 fn drift_figures(d: &DriftRecord) -> BTreeMap<String, f64> {
     let mut out = BTreeMap::from([
         ("before".to_string(), d.before),
@@ -94,9 +111,6 @@ fn drift_figures(d: &DriftRecord) -> BTreeMap<String, f64> {
     ]);
     if let Some(a) = d.affine {
         out.insert("affine".into(), a);
-    }
-    if let Some(f) = d.removed_fraction {
-        out.insert("removed_fraction".into(), f);
     }
     for b in &d.by_age {
         out.insert(format!("age {}.before", b.ages), b.before);

@@ -93,7 +93,9 @@ pub fn run_sweep(
     let mut results = Vec::with_capacity(cells.len());
     for (i, (cell, cfg)) in cells.iter().zip(&configs).enumerate() {
         let run_dir = dir.join(&cell.name);
-        if let Some(done) = finished(&run_dir, cfg)? {
+        if let Some(mut done) = finished(&run_dir, cfg)? {
+            // Derived figures follow the current definition, not the one it was run with.
+            done.drift = drift_and_memory_term(&run_dir)?.0;
             outcome.skipped.push(cell.name.clone());
             results.push(done);
             bar.inc(1);
