@@ -2,7 +2,7 @@
 # The study of docs/reproduction.md, every step in order. Safe to run again: finished sweep cells
 # are skipped, a stopped cell resumes, and the pretrained backbone is trained only once.
 # Usage (from anywhere): docs/reproduction/run_study.sh [stage ...]
-#   stages: synthetic-scratch pretrain-synthetic synthetic-finetune
+#   stages: synthetic-scratch pretrain-synthetic synthetic-finetune synthetic-trend
 #           fmnist-scratch pretrain-fmnist fmnist-finetune collect   (default: all, in this order)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -23,7 +23,7 @@ pretrain() { # name, then overrides
 
 stage() {
   case $1 in
-    synthetic-scratch|synthetic-finetune|fmnist-scratch|fmnist-finetune)
+    synthetic-scratch|synthetic-finetune|synthetic-trend|fmnist-scratch|fmnist-finetune)
       "$bin" sweep --grid "$grids/$1.toml" --no-progress ;;
     pretrain-synthetic)
       pretrain pretrain-synthetic --set data.synthetic.classes=2000 --set data.synthetic.seed=0 \
@@ -33,7 +33,7 @@ stage() {
         --set data.root=/usr/share/datasets/fashion-mnist --set data.classes_per_batch=4 \
         --set data.images_per_class=16 --set run.seed=100 --set run.iterations=1000 ;;
     collect)
-      for s in synthetic-scratch synthetic-finetune fmnist-scratch fmnist-finetune; do
+      for s in synthetic-scratch synthetic-finetune synthetic-trend fmnist-scratch fmnist-finetune; do
         if [ -f "runs/study/$s/summary.json" ]; then
           mkdir -p "docs/reproduction/$s"
           cp "runs/study/$s/summary.json" "runs/study/$s/summary.md" "docs/reproduction/$s/"
@@ -46,7 +46,7 @@ stage() {
 
 stages=("$@")
 [ ${#stages[@]} -gt 0 ] || stages=(synthetic-scratch pretrain-synthetic synthetic-finetune \
-  fmnist-scratch pretrain-fmnist fmnist-finetune collect)
+  synthetic-trend fmnist-scratch pretrain-fmnist fmnist-finetune collect)
 for s in "${stages[@]}"; do
   echo "== $s ($(date -u +%H:%M:%S))"
   stage "$s"

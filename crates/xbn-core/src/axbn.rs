@@ -28,6 +28,11 @@ pub struct AxbnConfig {
     /// Which variance the observation noise `R` is computed from (eq. (K2)). Default
     /// [`ObservationNoise::Predicted`].
     pub observation_noise: ObservationNoise,
+    /// Relative rate `q_g ≥ 0` at which the moments' per-iteration change may itself change.
+    /// `0` (default): the paper's random-walk filter. `> 0`: the local-linear-trend filter,
+    /// which also tracks each moment's slope (process noise `q_g·v`, `q_g·v²`) and so follows
+    /// moments that move steadily without lagging behind (see [`crate::TrendState`]).
+    pub trend_rate: f64,
 }
 
 impl Default for AxbnConfig {
@@ -37,6 +42,7 @@ impl Default for AxbnConfig {
             renormalize: true,
             drift_rate: DEFAULT_DRIFT_RATE,
             observation_noise: ObservationNoise::Predicted,
+            trend_rate: 0.0,
         }
     }
 }
@@ -48,6 +54,12 @@ impl AxbnConfig {
             return Err(XbnError::InvalidConfig(format!(
                 "eps must be finite and > 0, got {}",
                 self.eps
+            )));
+        }
+        if !(self.trend_rate.is_finite() && self.trend_rate >= 0.0) {
+            return Err(XbnError::InvalidConfig(format!(
+                "trend_rate must be finite and >= 0, got {}",
+                self.trend_rate
             )));
         }
         if !(self.drift_rate.is_finite() && self.drift_rate >= 0.0) {
@@ -115,10 +127,19 @@ impl AdaptiveCrossBatchNorm {
         self.state.as_ref()
     }
 
-    /// Replaces the filter state after validating it ([`FilterState::validate`]).
+    /// Replaces the filter state after validating it ([`FilterState::validate`]); a state
+    /// with slopes needs `trend_rate > 0`, and one without needs `trend_rate = 0`.
     pub fn set_state(&mut self, state: Option<FilterState>) -> Result<()> {
         if let Some(s) = &state {
             s.validate()?;
+            let trend = self.config.trend_rate > 0.0;
+            if s.trend.is_some() != trend {
+                return Err(XbnError::State(format!(
+                    "a filter state {} slopes for a filter with trend_rate = {}",
+                    if s.trend.is_some() { "with" } else { "without" },
+                    self.config.trend_rate
+                )));
+            }
         }
         self.state = state;
         self.last = None;
@@ -148,8 +169,13 @@ impl MomentMatcher for AdaptiveCrossBatchNorm {
                 &obs.batch,
                 self.config.drift_rate,
                 self.config.observation_noise,
+                self.config.trend_rate,
             )?),
-            None if obs.batch.count >= 2 => Some(FilterState::init(&obs.batch, obs.batch.dtype())?),
+            None if obs.batch.count >= 2 => Some(FilterState::init(
+                &obs.batch,
+                obs.batch.dtype(),
+                self.config.trend_rate > 0.0,
+            )?),
             None => None,
         };
         let (target_mean, target_var) = match &next {

@@ -2,6 +2,7 @@
 
 use candle_core::{DType, Tensor};
 
+use crate::kalman_trend::{Tracked, TrendState};
 use crate::{Moments, Result, XbnError};
 
 /// Which variance the observation noise `R` of a batch with `b ≥ 2` is computed from.
@@ -34,6 +35,10 @@ pub struct FilterState {
     pub p_var: Tensor,
     /// The number of batches the filter has observed (1 after initialization).
     pub iteration: u64,
+    /// The slopes of the moments, for the local-linear-trend filter
+    /// ([`AxbnConfig::trend_rate`](crate::AxbnConfig::trend_rate) `> 0`); `None` for the
+    /// paper's random-walk filter.
+    pub trend: Option<TrendState>,
 }
 
 impl FilterState {
@@ -50,11 +55,22 @@ impl FilterState {
     /// Checks shapes `(d,)`, one float dtype, finite values and `v, P_μ, P_v ≥ 0`.
     pub fn validate(&self) -> Result<()> {
         let d = self.dim();
-        let parts = [
+        let mut parts = vec![
             ("mean", &self.mean),
             ("var", &self.var),
             ("p_mean", &self.p_mean),
             ("p_var", &self.p_var),
+        ];
+        if let Some(trend) = &self.trend {
+            parts.extend(trend.parts());
+        }
+        // Slopes and their covariances with the moments may be negative.
+        let signed = [
+            "mean",
+            "mean_slope",
+            "var_slope",
+            "p_mean_cross",
+            "p_var_cross",
         ];
         for (name, t) in parts {
             if t.dims() != [d] || t.dtype() != self.dtype() {
@@ -75,11 +91,15 @@ impl FilterState {
             if let Some((i, x)) = v
                 .iter()
                 .enumerate()
-                .find(|(_, x)| !x.is_finite() || (name != "mean" && **x < 0.0))
+                .find(|(_, x)| !x.is_finite() || (!signed.contains(&name) && **x < 0.0))
             {
                 return Err(XbnError::State(format!(
                     "filter state `{name}`[{i}] = {x} (must be finite{})",
-                    if name == "mean" { "" } else { " and >= 0" }
+                    if signed.contains(&name) {
+                        ""
+                    } else {
+                        " and >= 0"
+                    }
                 )));
             }
         }
@@ -87,15 +107,21 @@ impl FilterState {
     }
 
     /// Initialization from the first batch with `b ≥ 2` (eq. (K0)): `μ_0 = ȳ`, `P_μ,0 = s²/b`,
-    /// `v_0 = s²`, `P_v,0 = 2s⁴/(b−1)`, in dtype `dtype`.
-    pub(crate) fn init(batch: &Moments, dtype: DType) -> Result<Self> {
+    /// `v_0 = s²`, `P_v,0 = 2s⁴/(b−1)`, in dtype `dtype`; with `trend`, zero slopes
+    /// ([`TrendState`]'s initialization).
+    pub(crate) fn init(batch: &Moments, dtype: DType, trend: bool) -> Result<Self> {
         let (o_mean, r_mean, o_var, r_var) = observations(batch, dtype)?;
+        let trend = match trend {
+            true => Some(TrendState::init(&r_mean, &r_var)?),
+            false => None,
+        };
         Ok(Self {
             mean: o_mean,
             var: o_var,
             p_mean: r_mean,
             p_var: r_var,
             iteration: 1,
+            trend,
         })
     }
 
@@ -103,9 +129,21 @@ impl FilterState {
     /// process noise `Q_μ = q·v_{t−1}`, `Q_v = q·v²_{t−1}`, observation noise per `noise`. For `b ≥ 2` both `μ` and `v` are
     /// updated; for `b = 1` the mean is observed with `R_μ = v_{t−1}` (the variance of one
     /// draw) and the variance is only predicted (`v_t = v_{t−1}`, `P_v,t = P_v,t−1 + Q_v`).
-    pub(crate) fn step(&self, batch: &Moments, q: f64, noise: ObservationNoise) -> Result<Self> {
+    ///
+    /// With a [`TrendState`] the step is the local-linear-trend one (`kalman_trend`), the
+    /// slopes' process noise `Q_g = trend_rate·v` (mean) and `trend_rate·v²` (variance).
+    pub(crate) fn step(
+        &self,
+        batch: &Moments,
+        q: f64,
+        noise: ObservationNoise,
+        trend_rate: f64,
+    ) -> Result<Self> {
         let q_mean = self.var.affine(q, 0.0)?;
         let q_var = self.var.sqr()?.affine(q, 0.0)?;
+        if let Some(trend) = &self.trend {
+            return self.trend_step(trend, batch, (&q_mean, &q_var), noise, trend_rate);
+        }
         if batch.count >= 2 {
             let (o_mean, mut r_mean, o_var, mut r_var) = observations(batch, self.dtype())?;
             if noise == ObservationNoise::Predicted {
@@ -121,6 +159,7 @@ impl FilterState {
                 p_mean,
                 p_var,
                 iteration: self.iteration + 1,
+                trend: None,
             })
         } else {
             let o_mean = batch.mean.to_dtype(self.dtype())?;
@@ -132,8 +171,67 @@ impl FilterState {
                 p_mean,
                 p_var: (&self.p_var + q_var)?,
                 iteration: self.iteration + 1,
+                trend: None,
             })
         }
+    }
+
+    /// The local-linear-trend step (eqs. (T1)–(T2) of `kalman_trend`); `b = 1` observes the
+    /// mean only, as the random-walk step does.
+    fn trend_step(
+        &self,
+        trend: &TrendState,
+        batch: &Moments,
+        (q_mean, q_var): (&Tensor, &Tensor),
+        noise: ObservationNoise,
+        trend_rate: f64,
+    ) -> Result<Self> {
+        let mean = Tracked {
+            x: self.mean.clone(),
+            a: self.p_mean.clone(),
+            g: trend.mean_slope.clone(),
+            c: trend.p_mean_cross.clone(),
+            e: trend.p_mean_slope.clone(),
+        }
+        .predict(q_mean, &self.var.affine(trend_rate, 0.0)?)?;
+        let var = Tracked {
+            x: self.var.clone(),
+            a: self.p_var.clone(),
+            g: trend.var_slope.clone(),
+            c: trend.p_var_cross.clone(),
+            e: trend.p_var_slope.clone(),
+        }
+        .predict(q_var, &self.var.sqr()?.affine(trend_rate, 0.0)?)?;
+        // The predicted variance, kept ≥ 0 (a falling trend may overshoot).
+        let v_pred = var.x.maximum(0.0)?;
+        let (mean, var) = if batch.count >= 2 {
+            let (o_mean, mut r_mean, o_var, mut r_var) = observations(batch, self.dtype())?;
+            if noise == ObservationNoise::Predicted {
+                let b = batch.count as f64;
+                r_mean = v_pred.affine(1.0 / b, 0.0)?;
+                r_var = v_pred.sqr()?.affine(2.0 / (b - 1.0), 0.0)?;
+            }
+            (mean.update(&o_mean, &r_mean)?, var.update(&o_var, &r_var)?)
+        } else {
+            let o_mean = batch.mean.to_dtype(self.dtype())?;
+            (mean.update(&o_mean, &v_pred)?, var)
+        };
+        // Rounding must not leave a variance or an error variance below 0.
+        Ok(Self {
+            mean: mean.x,
+            var: var.x.maximum(0.0)?,
+            p_mean: mean.a.maximum(0.0)?,
+            p_var: var.a.maximum(0.0)?,
+            iteration: self.iteration + 1,
+            trend: Some(TrendState {
+                mean_slope: mean.g,
+                var_slope: var.g,
+                p_mean_cross: mean.c,
+                p_mean_slope: mean.e.maximum(0.0)?,
+                p_var_cross: var.c,
+                p_var_slope: var.e.maximum(0.0)?,
+            }),
+        })
     }
 }
 

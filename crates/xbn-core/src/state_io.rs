@@ -7,14 +7,16 @@ use std::path::Path;
 use candle_core::{DType, Device, Tensor};
 
 use crate::kalman::FilterState;
-use crate::{AdaptiveCrossBatchNorm, Result, XbnError};
+use crate::{AdaptiveCrossBatchNorm, Result, TrendState, XbnError};
 
 const PARTS: [&str; 4] = ["mean", "var", "p_mean", "p_var"];
 
 impl AdaptiveCrossBatchNorm {
     /// The filter state as named tensors, keys `{prefix}initialized` (u8, `[1]`),
     /// `{prefix}iteration` (i64, `[1]`) and, once initialized, `{prefix}mean`, `{prefix}var`,
-    /// `{prefix}p_mean`, `{prefix}p_var` (`(d,)`). The prefix is used verbatim (e.g. `"axbn."`).
+    /// `{prefix}p_mean`, `{prefix}p_var` (`(d,)`), and for the local-linear-trend filter the
+    /// six [`TrendState`] tensors under their names (`{prefix}mean_slope`, …). The prefix is used
+    /// verbatim (e.g. `"axbn."`).
     /// [`MomentMatcher::state_tensors`](crate::MomentMatcher::state_tensors) calls this.
     pub fn filter_state_tensors(&self, prefix: &str) -> Result<HashMap<String, Tensor>> {
         let mut map = HashMap::new();
@@ -28,6 +30,11 @@ impl AdaptiveCrossBatchNorm {
         if let Some(s) = &self.state {
             for (name, t) in PARTS.iter().zip([&s.mean, &s.var, &s.p_mean, &s.p_var]) {
                 map.insert(key(name), t.clone());
+            }
+            if let Some(trend) = &s.trend {
+                for (name, t) in trend.parts() {
+                    map.insert(key(name), t.clone());
+                }
             }
         }
         Ok(map)
@@ -74,12 +81,41 @@ impl AdaptiveCrossBatchNorm {
                         XbnError::State(format!("`{prefix}iteration` = {iteration} (must be >= 1)"))
                     })?;
                 let part = |name: &str| -> Result<Tensor> { Ok(get(name)?.to_device(device)?) };
+                let slope_keys = [
+                    "mean_slope",
+                    "var_slope",
+                    "p_mean_cross",
+                    "p_mean_slope",
+                    "p_var_cross",
+                    "p_var_slope",
+                ];
+                let present = slope_keys
+                    .iter()
+                    .filter(|k| tensors.contains_key(&format!("{prefix}{k}")))
+                    .count();
+                let trend = match present {
+                    0 => None,
+                    6 => Some(TrendState {
+                        mean_slope: part("mean_slope")?,
+                        var_slope: part("var_slope")?,
+                        p_mean_cross: part("p_mean_cross")?,
+                        p_mean_slope: part("p_mean_slope")?,
+                        p_var_cross: part("p_var_cross")?,
+                        p_var_slope: part("p_var_slope")?,
+                    }),
+                    n => {
+                        return Err(XbnError::State(format!(
+                            "{n} of the 6 trend tensors under `{prefix}`: a trend state needs all of {slope_keys:?}"
+                        )));
+                    }
+                };
                 Some(FilterState {
                     mean: part("mean")?,
                     var: part("var")?,
                     p_mean: part("p_mean")?,
                     p_var: part("p_var")?,
                     iteration,
+                    trend,
                 })
             }
             v => {

@@ -304,6 +304,9 @@ pub struct NormConfig {
     /// AXBN observation noise: `predicted` (from the filter's predicted variance; unbiased) or
     /// `batch` (from the batch's own variance, the spec's literal form).
     pub observation_noise: ObservationNoiseKind,
+    /// AXBN trend rate `q_g`: 0 is the paper's random-walk filter; > 0 the local-linear-trend
+    /// filter, which also tracks how fast the moments move (`xbn_core::TrendState`).
+    pub trend_rate: f64,
 }
 
 /// `norm.observation_noise`.
@@ -333,6 +336,7 @@ impl Default for NormConfig {
             renormalize: true,
             q: xbn_core::DEFAULT_DRIFT_RATE,
             observation_noise: ObservationNoiseKind::Predicted,
+            trend_rate: 0.0,
         }
     }
 }

@@ -66,6 +66,7 @@ pub fn validate(cfg: &TrainConfig) -> Result<()> {
         ("optim.grad_clip", cfg.optim.grad_clip),
         ("memory.weight", cfg.memory.weight),
         ("norm.q", cfg.norm.q),
+        ("norm.trend_rate", cfg.norm.trend_rate),
     ] {
         if !(v.is_finite() && v >= 0.0) {
             problems.push(format!("{key} = {v} must be finite and non-negative"));

@@ -63,6 +63,7 @@ impl Objective {
                 renormalize: cfg.norm.renormalize,
                 drift_rate: cfg.norm.q,
                 observation_noise: cfg.norm.observation_noise.into(),
+                trend_rate: cfg.norm.trend_rate,
             })?),
         };
         let queue =
