@@ -77,8 +77,16 @@ def main():
             def v(k):
                 i = st.get("drift." + k)
                 return "-" if i is None else f"{i['mean']:.3f}"
+
+            def share():
+                # Only where moment matching had something to remove (15 % of the drift or more).
+                b, f = st.get("drift.before"), st.get("drift.affine")
+                r = st.get("drift.removed_fraction")
+                if b is None or f is None or r is None or b["mean"] - f["mean"] < 0.15 * b["mean"]:
+                    return "(little removable)" if short(g["method"]) != "XBM" else "-"
+                return f"{100 * r['mean']:.0f} %"
             print(f"| {batch} | {memory} | {short(g['method'])} | {v('before')} | {v('after')} | "
-                  f"{v('affine')} | {v('removed_fraction')} |")
+                  f"{v('affine')} | {share()} |")
 
 
 if __name__ == "__main__":
