@@ -17,11 +17,12 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 use std::time::Instant;
 
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use indicatif::ProgressBar;
 
 use crate::checkpoint;
 use crate::config::TrainConfig;
 use crate::error::{Result, TrainError};
+use crate::train::progress::styled_bar;
 use crate::train::train;
 use cell_result::{CellResult, drift_and_memory_term};
 use grid::{Cell, Grid};
@@ -275,17 +276,9 @@ fn check_metric(metric: &str, cells: &[Cell]) -> Result<()> {
 }
 
 fn progress_bar(cells: usize, enabled: bool) -> ProgressBar {
-    let bar = ProgressBar::with_draw_target(
-        Some(cells as u64),
-        if enabled {
-            ProgressDrawTarget::stderr()
-        } else {
-            ProgressDrawTarget::hidden()
-        },
-    );
-    if let Ok(style) = ProgressStyle::with_template("{bar:30} {pos}/{len} cells  ETA {eta}  {msg}")
-    {
-        bar.set_style(style);
-    }
-    bar
+    styled_bar(
+        cells,
+        enabled,
+        "{bar:30} {pos}/{len} cells  ETA {eta}  {msg}",
+    )
 }
