@@ -70,6 +70,14 @@ fn a_killed_sweep_resumes_then_skips_finished_cells() {
         "the untrained evaluation of the killed process is kept"
     );
     assert!(first.metrics["recall@1"] > 0.0);
+    // Drift: the mean over the run's measurements, and the last one under `final.`.
+    for k in ["before", "after", "affine", "final.before", "final.affine"] {
+        assert!(
+            first.drift.contains_key(k),
+            "{k} in {:?}",
+            first.drift.keys()
+        );
+    }
     let summary = done.summary.unwrap();
     assert_eq!(summary.cells.len(), 2);
     assert_eq!(summary.groups.len(), 2);

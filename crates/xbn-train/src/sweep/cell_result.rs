@@ -31,7 +31,8 @@ pub struct CellResult {
     /// Evaluation of the untrained model, when the run made one.
     pub untrained: Option<BTreeMap<String, f64>>,
     /// The run's drift figures (`before`, `after`, `affine`, `removed_fraction`, `age 0-9.before`,
-    /// …), each the mean over its drift measurements.
+    /// …), each the mean over its drift measurements, and the final measurement's under
+    /// `final.` (`final.before`, …).
     pub drift: BTreeMap<String, f64>,
     /// Largest memory term logged.
     pub max_memory_loss: Option<f64>,
@@ -71,8 +72,8 @@ impl CellResult {
 }
 
 /// The drift figures of a run, each the mean over the run's drift measurements (the share of
-/// removable drift removed from those means), and the largest memory term logged, from its
-/// `metrics.jsonl`.
+/// removable drift removed from those means), the figures of its final measurement under
+/// `final.`, and the largest memory term logged, from its `metrics.jsonl`.
 pub fn drift_and_memory_term(dir: &Path) -> Result<(BTreeMap<String, f64>, Option<f64>)> {
     let records = read_records(&dir.join("metrics.jsonl"))?;
     let mut sums: BTreeMap<String, (f64, usize)> = BTreeMap::new();
@@ -94,6 +95,16 @@ pub fn drift_and_memory_term(dir: &Path) -> Result<(BTreeMap<String, f64>, Optio
     ) {
         if b - f > 1e-9 * b.max(1e-12) {
             drift.insert("removed_fraction".into(), (b - a) / (b - f));
+        }
+    }
+    // The final measurement too, under `final.` (where a decaying schedule has stopped learning,
+    // so it is the run's end state, not its typical drift).
+    if let Some(last) = records.iter().rev().find_map(|r| r.drift.as_ref()) {
+        for (k, v) in drift_figures(last) {
+            drift.insert(format!("final.{k}"), v);
+        }
+        if let Some(f) = last.removed_fraction {
+            drift.insert("final.removed_fraction".into(), f);
         }
     }
     let max_memory = records
