@@ -83,13 +83,16 @@ pub enum TrainError {
         /// The trainer's iteration.
         trainer: usize,
     },
-    /// Embeddings and labels to export differ in number.
-    #[error("{embeddings} embeddings but {labels} labels")]
-    LabelCount {
+    /// Rows of embeddings and the values that go with them (labels to export, ages of drift
+    /// entries) differ in number.
+    #[error("{embeddings} embeddings but {count} {what}")]
+    RowCount {
         /// Rows of the embedding matrix.
         embeddings: usize,
-        /// Labels given.
-        labels: usize,
+        /// What goes with each row (`labels`, `ages`).
+        what: &'static str,
+        /// How many were given.
+        count: usize,
     },
     /// A JSON document or JSON Lines record could not be written or parsed.
     #[error("{what}: {source}")]

@@ -176,3 +176,22 @@ fn keep_checkpoints_false_deletes_them_once_a_cell_is_finished() {
     let again = run_sweep(&grid, &options(), Arc::new(AtomicBool::new(false))).unwrap();
     assert_eq!(again.skipped, vec!["kind=none"]);
 }
+
+#[test]
+fn a_headline_metric_the_cells_do_not_report_is_refused_before_any_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let grid = write_grid(dir.path(), "bad", "\"norm.kind\" = [\"none\"]");
+    let text = std::fs::read_to_string(&grid).unwrap();
+    std::fs::write(
+        &grid,
+        text.replace("metric = \"recall@1\"", "metric = \"recall@5\""),
+    )
+    .unwrap();
+    let err = run_sweep(&grid, &options(), Arc::new(AtomicBool::new(false))).unwrap_err();
+    assert!(err.to_string().contains("recall@5"), "{err}");
+    assert!(
+        err.to_string().contains("kind=none"),
+        "names the cell: {err}"
+    );
+    assert!(!dir.path().join("runs/bad").exists(), "nothing was run");
+}

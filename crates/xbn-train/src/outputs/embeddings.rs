@@ -12,9 +12,10 @@ use crate::error::{Result, TrainError};
 pub fn save_embeddings(path: &Path, embeddings: &Tensor, labels: &[i64]) -> Result<()> {
     let (n, _) = embeddings.dims2()?;
     if n != labels.len() {
-        return Err(TrainError::LabelCount {
+        return Err(TrainError::RowCount {
             embeddings: n,
-            labels: labels.len(),
+            what: "labels",
+            count: labels.len(),
         });
     }
     let mut ck = Checkpoint::default();

@@ -15,7 +15,7 @@
 //! batches of the training batch size), and the BatchNorm running statistics are restored
 //! afterwards, so the diagnostic does not change the run.
 
-use candle_core::{DType, Tensor};
+use candle_core::Tensor;
 use rand::SeedableRng;
 use rand::seq::index::sample;
 use rand_chacha::ChaCha8Rng;
@@ -23,19 +23,6 @@ use rand_chacha::ChaCha8Rng;
 use super::affine_bound::{affine_fit, row_distances};
 use crate::error::{Result, TrainError};
 use crate::outputs::metrics::{AgeDrift, DriftRecord};
-
-/// Mean Euclidean distance between corresponding rows of `a` and `b` (`n × d`, `n ≥ 1`).
-///
-/// ```
-/// use candle_core::{Device, Tensor};
-/// let a = Tensor::new(&[[0f32, 0.], [1., 1.]], &Device::Cpu).unwrap();
-/// let b = Tensor::new(&[[3f32, 4.], [1., 1.]], &Device::Cpu).unwrap();
-/// assert!((xbn_train::train::drift::mean_row_distance(&a, &b).unwrap() - 2.5).abs() < 1e-9);
-/// ```
-pub fn mean_row_distance(a: &Tensor, b: &Tensor) -> Result<f64> {
-    let d = (a.to_dtype(DType::F64)? - b.to_dtype(DType::F64)?)?;
-    Ok(d.sqr()?.sum(1)?.sqrt()?.mean_all()?.to_scalar::<f64>()?)
-}
 
 /// Age buckets, `(label, first age, last age)`.
 pub const AGE_BUCKETS: [(&str, u64, u64); 4] = [
@@ -55,9 +42,10 @@ pub fn drift_diagnostic(
 ) -> Result<DriftRecord> {
     let n = stored.dim(0)?;
     if ages.len() != n {
-        return Err(TrainError::LabelCount {
+        return Err(TrainError::RowCount {
             embeddings: n,
-            labels: ages.len(),
+            what: "ages",
+            count: ages.len(),
         });
     }
     let host = |t: Tensor| -> Result<Vec<f64>> { Ok(t.to_vec1::<f64>()?) };
@@ -197,6 +185,7 @@ mod tests {
     #[test]
     fn ages_must_match_the_sample() {
         let x = random(4, 2, 3);
-        assert!(drift_diagnostic(&x, &x, &x, &[0, 1]).is_err());
+        let err = drift_diagnostic(&x, &x, &x, &[0, 1]).unwrap_err();
+        assert_eq!(err.to_string(), "4 embeddings but 2 ages");
     }
 }
