@@ -2,8 +2,8 @@
 # The study of docs/reproduction.md, every step in order. Safe to run again: finished sweep cells
 # are skipped, a stopped cell resumes, and the pretrained backbone is trained only once.
 # Usage (from anywhere): docs/reproduction/run_study.sh [stage ...]
-#   stages: synthetic-scratch pretrain-synthetic synthetic-finetune synthetic-trend
-#           fmnist-scratch pretrain-fmnist fmnist-finetune collect   (default: all, in this order)
+#   stages: synthetic-scratch pretrain-synthetic synthetic-finetune fmnist-scratch
+#           pretrain-fmnist fmnist-finetune synthetic-trend collect   (default: all, in this order)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 cargo build --release -p xbn-train
@@ -46,7 +46,7 @@ stage() {
 
 stages=("$@")
 [ ${#stages[@]} -gt 0 ] || stages=(synthetic-scratch pretrain-synthetic synthetic-finetune \
-  synthetic-trend fmnist-scratch pretrain-fmnist fmnist-finetune collect)
+  fmnist-scratch pretrain-fmnist fmnist-finetune synthetic-trend collect)
 for s in "${stages[@]}"; do
   echo "== $s ($(date -u +%H:%M:%S))"
   stage "$s"

@@ -115,10 +115,18 @@ fn fetch_data(args: FetchDataArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Runs one CI step. CI builds once from a clean clone, so incremental compilation only costs
+/// disk: a long-lived checkout held 13 GB of incremental caches beside 32 GB of
+/// `target/debug/deps` (2026-11-30), and a CI run that found the disk full failed. It is turned
+/// off unless the caller chose otherwise with `CARGO_INCREMENTAL`.
 fn cargo(args: &[&str]) -> anyhow::Result<()> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     eprintln!("==> cargo {}", args.join(" "));
-    let status = Command::new(&cargo)
+    let mut command = Command::new(&cargo);
+    if std::env::var_os("CARGO_INCREMENTAL").is_none() {
+        command.env("CARGO_INCREMENTAL", "0");
+    }
+    let status = command
         .args(args)
         .status()
         .with_context(|| format!("could not start `{cargo}`"))?;
