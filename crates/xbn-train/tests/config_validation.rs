@@ -123,11 +123,12 @@ fn several_problems_are_reported_together() {
     let mut cfg = TrainConfig::default();
     cfg.data.images_per_class = 1;
     cfg.optim.lr_head = f64::NAN;
+    cfg.loss.margin = f64::INFINITY;
     let err = xbn_train::config::validate::validate(&cfg)
         .unwrap_err()
         .to_string();
     assert!(
-        err.contains("images_per_class") && err.contains("lr_head"),
+        err.contains("images_per_class") && err.contains("lr_head") && err.contains("loss.margin"),
         "{err}"
     );
 }

@@ -195,3 +195,61 @@ fn a_headline_metric_the_cells_do_not_report_is_refused_before_any_run() {
     );
     assert!(!dir.path().join("runs/bad").exists(), "nothing was run");
 }
+
+#[test]
+fn a_cell_whose_loss_turns_non_finite_is_recorded_as_collapsed_and_the_sweep_goes_on() {
+    let dir = tempfile::tempdir().unwrap();
+    // A learning rate of 1e30 drives the weights out of f32's range within a few steps.
+    let grid = write_grid(
+        dir.path(),
+        "diverge",
+        "\"optim.lr_backbone+optim.lr_head+optim.warmup\" = [[1e30, 1e30, 0], [1e-3, 1e-3, 0]]",
+    );
+    let out = run_sweep(&grid, &options(), Arc::new(AtomicBool::new(false))).unwrap();
+    let sweep = dir.path().join("runs/diverge");
+    assert_eq!(out.ran.len(), 2, "the sweep goes on past the failed cell");
+    let results: Vec<CellResult> = out
+        .ran
+        .iter()
+        .map(|name| CellResult::read(&sweep.join(name)).unwrap().unwrap())
+        .collect();
+    let (failed, finished): (Vec<_>, Vec<_>) = results.iter().partition(|r| r.error.is_some());
+    assert_eq!((failed.len(), finished.len()), (1, 1), "{results:?}");
+    let (diverged, fine) = (failed[0], finished[0]);
+    assert!(
+        diverged.cell.starts_with("lr_backbone=1e30_"),
+        "{diverged:?}"
+    );
+    assert!(
+        (1..=6).contains(&diverged.iterations),
+        "the steps it finished: {diverged:?}"
+    );
+    assert!(diverged.collapsed);
+    let error = diverged.error.as_deref().unwrap_or_default();
+    assert!(error.contains("non-finite"), "{error}");
+    assert!(
+        diverged.untrained.is_some(),
+        "its untrained evaluation is kept"
+    );
+    assert!(
+        diverged.metrics.is_empty(),
+        "a failed run has no final metrics"
+    );
+    // (Whether the 6-step run ends above its untrained model is chance at this size.)
+    assert!(
+        fine.metrics["recall@1"] > 0.0 && fine.iterations == 6,
+        "{fine:?}"
+    );
+    // The summary lists the collapsed seed under its setting and keeps the failed run out of the
+    // metric's statistics instead of averaging it in.
+    let summary = out.summary.unwrap();
+    let group = summary
+        .groups
+        .iter()
+        .find(|g| g.axes["optim.lr_backbone"].parse::<f64>().ok() == Some(1e30))
+        .unwrap_or_else(|| panic!("no group of the diverged setting: {:?}", summary.groups));
+    assert_eq!(group.collapsed, vec![0], "{group:?}");
+    assert!(!group.stats.contains_key("recall@1"), "{group:?}");
+    let md = std::fs::read_to_string(sweep.join("summary.md")).unwrap();
+    assert!(md.contains("collapsed"), "{md}");
+}

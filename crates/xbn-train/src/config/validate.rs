@@ -72,6 +72,9 @@ pub fn validate(cfg: &TrainConfig) -> Result<()> {
             problems.push(format!("{key} = {v} must be finite and non-negative"));
         }
     }
+    if !cfg.loss.margin.is_finite() {
+        problems.push(format!("loss.margin = {} must be finite", cfg.loss.margin));
+    }
     if !(cfg.norm.eps.is_finite() && cfg.norm.eps > 0.0) {
         problems.push(format!("norm.eps = {} must be positive", cfg.norm.eps));
     }

@@ -226,8 +226,8 @@ fn cell_name(combo: &[(String, String)]) -> String {
         .iter()
         .map(|(k, v)| {
             let short = k.rsplit('.').next().unwrap_or(k);
-            let value: String = v
-                .trim_matches('"')
+            let value: String = compact_number(v)
+                .unwrap_or_else(|| v.trim_matches('"').to_string())
                 .chars()
                 .map(|c| {
                     if c.is_ascii_alphanumeric() || "+-.,".contains(c) {
@@ -243,9 +243,35 @@ fn cell_name(combo: &[(String, String)]) -> String {
     parts.join("_")
 }
 
+/// TOML writes floats in full (`1e30` as `1000000000000000000000000000000.0`): such a value is
+/// named in scientific notation (`1e30`) when that is shorter. Short literals stay as written.
+fn compact_number(literal: &str) -> Option<String> {
+    const LONG: usize = 12;
+    if literal.len() <= LONG {
+        return None;
+    }
+    let x: f64 = literal.parse().ok()?;
+    let scientific = format!("{x:e}");
+    (scientific.len() < literal.len()).then_some(scientific)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn long_numbers_are_named_in_scientific_notation() {
+        let name = cell_name(&[
+            (
+                "optim.lr_head".into(),
+                "1000000000000000000000000000000.0".into(),
+            ),
+            ("norm.q".into(), "0.0001".into()),
+            ("norm.kind".into(), "\"axbn\"".into()),
+            ("run.name".into(), "\"a b/c\"".into()),
+        ]);
+        assert_eq!(name, "lr_head=1e30_q=0.0001_kind=axbn_name=a-b-c");
+    }
 
     fn grid(text: &str) -> Grid {
         toml::from_str(text).unwrap()

@@ -211,8 +211,10 @@ fn run_cell(
             };
             result.collapsed = below_start;
         }
-        Err(e @ TrainError::NonFiniteLoss { .. }) => {
+        Err(e @ TrainError::NonFiniteLoss { iteration, .. }) => {
             tracing::warn!("cell {} collapsed: {e}", cell.name);
+            // `iteration` is the step whose loss was not finite; the ones before it finished.
+            result.iterations = iteration.saturating_sub(1);
             result.error = Some(e.to_string());
             result.collapsed = true;
             result.untrained = first_evaluation(run_dir)?;
