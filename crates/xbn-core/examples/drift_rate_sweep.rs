@@ -1,4 +1,5 @@
-//! The experiment behind `DEFAULT_DRIFT_RATE` (docs/method.md, "Choosing the drift rate").
+//! The stream experiment that first set `DEFAULT_DRIFT_RATE` (docs/method.md, "Choosing the drift
+//! rate"; the default is now chosen from training runs, docs/reproduction.md).
 //!
 //! Synthetic streams whose true per-dimension moments follow a random walk with relative step
 //! variance `δ` per iteration (`μ += sqrt(δ·v)·ξ`, `log v += sqrt(δ)·ξ'`), observed through
