@@ -79,12 +79,15 @@ def main():
                 return "-" if i is None else f"{i['mean']:.3f}"
 
             def share():
-                # Only where moment matching had something to remove (15 % of the drift or more).
-                b, f = st.get("drift.before"), st.get("drift.affine")
-                r = st.get("drift.removed_fraction")
-                if b is None or f is None or r is None or b["mean"] - f["mean"] < 0.15 * b["mean"]:
+                # (before - after) / (before - affine) of the means over seeds (a mean of the
+                # per-run ratios is unstable where a run had almost nothing to remove), and only
+                # where moment matching had something to remove (15 % of the drift or more).
+                b, a, f = (st.get("drift." + k) for k in ("before", "after", "affine"))
+                if b is None or a is None or f is None or b["mean"] - f["mean"] < 0.15 * b["mean"]:
                     return "(little removable)" if short(g["method"]) != "XBM" else "-"
-                return f"{100 * r['mean']:.0f} %"
+                if a["mean"] > b["mean"]:
+                    return f"none (adds {a['mean'] - b['mean']:.3f})"
+                return f"{100 * (b['mean'] - a['mean']) / (b['mean'] - f['mean']):.0f} %"
             print(f"| {batch} | {memory} | {short(g['method'])} | {v('before')} | {v('after')} | "
                   f"{v('affine')} | {share()} |")
 
