@@ -18,7 +18,7 @@ use image::codecs::jpeg::JpegEncoder;
 use xbn_data::loader::{Loader, LoaderConfig};
 use xbn_data::pipeline::TrainTransform;
 use xbn_data::synthetic::{Synthetic, SyntheticConfig};
-use xbn_data::{DatasetIndex, ImageSource, Item, Role, Split};
+use xbn_data::{DatasetIndex, Item, ItemSource, Role, Split};
 
 fn arg<T: std::str::FromStr>(name: &str, default: T) -> T {
     let args: Vec<String> = std::env::args().collect();
@@ -76,7 +76,7 @@ fn main() -> anyhow::Result<()> {
         .iter()
         .enumerate()
         .map(|(i, path)| Item {
-            source: ImageSource::File {
+            source: ItemSource::File {
                 path: path.clone(),
                 crop: None,
             },

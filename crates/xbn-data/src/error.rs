@@ -60,6 +60,17 @@ pub enum DataError {
     /// A configuration value is impossible (e.g. P × K larger than the dataset allows).
     #[error("invalid configuration: {0}")]
     Config(String),
+    /// An item was used as the wrong kind of sample: a text sample where an image is needed, or
+    /// an image where a text is needed.
+    #[error("{origin} is {found}, not {expected}")]
+    Modality {
+        /// Where the item comes from (its [`ItemSource::describe`](crate::ItemSource::describe)).
+        origin: String,
+        /// What it is (`a text sample`, `an image`).
+        found: &'static str,
+        /// What was needed (`an image`, `a text sample`).
+        expected: &'static str,
+    },
     /// An error from candle while building batch tensors.
     #[error(transparent)]
     Candle(#[from] candle_core::Error),

@@ -1,4 +1,5 @@
-//! The dataset index every reader returns: one [`Item`] per image (or per cropped object).
+//! The dataset index every reader returns: one [`Item`] per image (or per cropped object, or per
+//! text sample).
 
 use std::fmt;
 use std::path::PathBuf;
@@ -49,9 +50,9 @@ pub trait ImageProvider: Send + Sync + fmt::Debug {
     fn describe(&self, index: usize) -> String;
 }
 
-/// Where an item's pixels come from.
+/// Where an item's content comes from: the pixels of an image, or a text sample.
 #[derive(Debug, Clone)]
-pub enum ImageSource {
+pub enum ItemSource {
     /// An image file, optionally cropped to a bounding box (DeepFashion2 items).
     File {
         /// The image file.
@@ -66,29 +67,38 @@ pub enum ImageSource {
         /// Index of the image in the provider.
         index: usize,
     },
+    /// A text sample (`text-folder` and `jsonl` datasets), held in memory.
+    Text {
+        /// The sample's text.
+        text: Arc<str>,
+        /// Where it was read, for error messages: `path:line`, or `path` for a sample that is a
+        /// whole file.
+        origin: String,
+    },
 }
 
-impl ImageSource {
+impl ItemSource {
     /// A human-readable name for error messages.
     pub fn describe(&self) -> String {
         match self {
-            ImageSource::File { path, crop: None } => path.display().to_string(),
-            ImageSource::File {
+            ItemSource::File { path, crop: None } => path.display().to_string(),
+            ItemSource::File {
                 path,
                 crop: Some(b),
             } => {
                 format!("{} [{},{}..{},{}]", path.display(), b.x1, b.y1, b.x2, b.y2)
             }
-            ImageSource::Provided { provider, index } => provider.describe(*index),
+            ItemSource::Provided { provider, index } => provider.describe(*index),
+            ItemSource::Text { origin, .. } => origin.clone(),
         }
     }
 }
 
-/// One image (or cropped object) of a dataset.
+/// One image (or cropped object, or text sample) of a dataset.
 #[derive(Debug, Clone)]
 pub struct Item {
-    /// Where the pixels come from.
-    pub source: ImageSource,
+    /// Where the pixels (or the text) come from.
+    pub source: ItemSource,
     /// Class label, dense per dataset (0..n_classes over all splits).
     pub label: u32,
     /// Train or test half of the class-disjoint split.

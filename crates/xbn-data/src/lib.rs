@@ -1,8 +1,9 @@
 //! # xbn-data
 //!
 //! Metric-learning datasets in their official layouts (SOP, In-Shop, DeepFashion2, CUB-200-2011,
-//! Cars196, folder-per-class, Fashion-MNIST) and a built-in synthetic "product" dataset; the image
-//! pipeline, class-balanced `P × K` sampling and a parallel loader.
+//! Cars196, folder-per-class, Fashion-MNIST), text datasets (a folder per class of `.txt` files,
+//! JSON Lines) and a built-in synthetic "product" dataset; the image pipeline, class-balanced
+//! `P × K` sampling and a parallel loader.
 
 pub mod check;
 pub mod error;
@@ -16,6 +17,6 @@ pub mod synthetic;
 
 pub use check::{DataCheckReport, check_dataset};
 pub use error::{DataError, Result};
-pub use index::{BoundingBox, DatasetIndex, ImageProvider, ImageSource, Item, Role, Split};
-pub use readers::{DatasetKind, LoadOptions, load_dataset};
+pub use index::{BoundingBox, DatasetIndex, ImageProvider, Item, ItemSource, Role, Split};
+pub use readers::{DatasetKind, LoadOptions, TextUnit, load_dataset};
 pub use sampler::{PkConfig, PkSampler, SequentialSampler, SmallClassPolicy};

@@ -8,7 +8,7 @@ use candle_core::Device;
 use xbn_data::loader::{Loader, LoaderConfig};
 use xbn_data::pipeline::{ColorJitter, TrainTransform};
 use xbn_data::synthetic::{Synthetic, SyntheticConfig};
-use xbn_data::{DataError, DatasetIndex, ImageSource, Item, Role, Split};
+use xbn_data::{DataError, DatasetIndex, Item, ItemSource, Role, Split};
 
 fn synthetic() -> Arc<DatasetIndex> {
     Arc::new(
@@ -159,7 +159,7 @@ fn folder(dir: &Path, bad: &[usize]) -> Arc<DatasetIndex> {
                     .unwrap();
             }
             Item {
-                source: ImageSource::File { path, crop: None },
+                source: ItemSource::File { path, crop: None },
                 label: i as u32,
                 split: Split::Train,
                 role: Role::Train,

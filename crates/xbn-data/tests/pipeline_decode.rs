@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 
 use image::{Rgb, RgbImage};
 use xbn_data::pipeline::load_image;
-use xbn_data::{BoundingBox, DataError, ImageSource};
+use xbn_data::{BoundingBox, DataError, ItemSource};
 
 fn pattern(w: u32, h: u32) -> RgbImage {
     RgbImage::from_fn(w, h, |x, y| {
@@ -12,8 +12,8 @@ fn pattern(w: u32, h: u32) -> RgbImage {
     })
 }
 
-fn file(path: &Path, crop: Option<BoundingBox>) -> ImageSource {
-    ImageSource::File {
+fn file(path: &Path, crop: Option<BoundingBox>) -> ItemSource {
+    ItemSource::File {
         path: path.to_path_buf(),
         crop,
     }
@@ -65,7 +65,7 @@ fn png_and_jpeg_decode_and_crop() {
     );
 }
 
-fn expect_decode_error(source: &ImageSource, path: &Path, needle: &str) {
+fn expect_decode_error(source: &ItemSource, path: &Path, needle: &str) {
     match load_image(source) {
         Err(e @ DataError::Decode { .. }) => {
             let msg = e.to_string();
@@ -115,5 +115,23 @@ fn corrupt_truncated_and_missing_files_are_named() {
     match load_image(&file(&missing, None)) {
         Err(e @ DataError::Io { .. }) => assert!(e.to_string().contains("missing.jpg"), "{e}"),
         other => panic!("expected an I/O error, got {other:?}"),
+    }
+}
+
+#[test]
+fn a_text_item_is_not_an_image() {
+    let source = ItemSource::Text {
+        text: "a red shoe".into(),
+        origin: "data/shoes.txt:7".into(),
+    };
+    assert_eq!(source.describe(), "data/shoes.txt:7");
+    match load_image(&source) {
+        Err(e @ DataError::Modality { .. }) => {
+            assert_eq!(
+                e.to_string(),
+                "data/shoes.txt:7 is a text sample, not an image"
+            );
+        }
+        other => panic!("expected a modality error, got {other:?}"),
     }
 }

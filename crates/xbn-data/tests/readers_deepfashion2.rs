@@ -4,8 +4,7 @@ mod readers_support;
 
 use readers_support::{assert_dense_disjoint, write_image, write_text};
 use xbn_data::{
-    BoundingBox, DataError, DatasetKind, ImageSource, LoadOptions, Role, check_dataset,
-    load_dataset,
+    BoundingBox, DataError, DatasetKind, ItemSource, LoadOptions, Role, check_dataset, load_dataset,
 };
 
 fn anno(source: &str, pair_id: u32, items: &[(u32, [u32; 4])]) -> String {
@@ -88,7 +87,7 @@ fn items_are_cropped_and_classed_by_pair_and_style() {
     let roles: Vec<Role> = index.items.iter().map(|i| i.role).collect();
     assert_eq!(roles[..4], [Role::Train; 4]);
     assert_eq!(roles[4..], [Role::Query, Role::Gallery]);
-    let ImageSource::File { path, crop } = &index.items[2].source else {
+    let ItemSource::File { path, crop } = &index.items[2].source else {
         panic!()
     };
     assert!(path.ends_with("train/image/000003.jpg"));

@@ -123,7 +123,7 @@ fn fashion_mnist_pools_files_and_splits_classes_0_to_4() {
         vec![3, 0, 1, 2, 2, 0]
     );
     assert_eq!(index.split_indices(Split::Train), vec![1, 2, 5]);
-    let xbn_data::ImageSource::Provided { provider, index: i } = &index.items[5].source else {
+    let xbn_data::ItemSource::Provided { provider, index: i } = &index.items[5].source else {
         panic!()
     };
     let img = provider.image(*i).unwrap();
@@ -190,7 +190,7 @@ fn real_fashion_mnist_has_the_official_counts() {
     let index = load_dataset(DatasetKind::FashionMnist, root, &LoadOptions::default()).unwrap();
     assert_eq!(index.items.len(), 70_000);
     assert!(count_mismatches(DatasetKind::FashionMnist, &index).is_empty());
-    let xbn_data::ImageSource::Provided { provider, index: i } = &index.items[0].source else {
+    let xbn_data::ItemSource::Provided { provider, index: i } = &index.items[0].source else {
         panic!()
     };
     assert_eq!(provider.image(*i).unwrap().dimensions(), (28, 28));

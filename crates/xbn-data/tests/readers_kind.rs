@@ -14,7 +14,10 @@ fn cli_names_parse_and_round_trip() {
         "folder",
         "fashion-mnist",
         "synthetic",
+        "text-folder",
+        "jsonl",
     ];
+    assert_eq!(names.len(), DatasetKind::ALL.len());
     for (name, kind) in names.iter().zip(DatasetKind::ALL) {
         assert_eq!(name.parse::<DatasetKind>().unwrap(), kind);
         assert_eq!(kind.to_string(), *name);

@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use proptest::prelude::*;
 use xbn_data::sampler::{PkConfig, PkSampler, SequentialSampler, SmallClassPolicy};
-use xbn_data::{DataError, DatasetIndex, ImageSource, Item, Role, Split};
+use xbn_data::{DataError, DatasetIndex, Item, ItemSource, Role, Split};
 
 /// `(item index, label)` pairs for classes of the given sizes; item indices are shuffled
 /// relative to labels by interleaving, so a sampler grouping by position would fail.
@@ -162,7 +162,7 @@ fn impossible_configurations_are_config_errors_with_numbers() {
 #[test]
 fn pk_sampler_uses_only_the_requested_split() {
     let item = |label, split| Item {
-        source: ImageSource::File {
+        source: ItemSource::File {
             path: "x.jpg".into(),
             crop: None,
         },

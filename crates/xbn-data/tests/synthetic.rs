@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use xbn_data::synthetic::{Synthetic, SyntheticConfig};
-use xbn_data::{DataError, ImageProvider, ImageSource, Role, Split};
+use xbn_data::{DataError, ImageProvider, ItemSource, Role, Split};
 
 fn small() -> SyntheticConfig {
     SyntheticConfig {
@@ -124,7 +124,7 @@ fn index_is_a_class_disjoint_split_like_sop() {
             "item {i} changes its class's split"
         );
         match &item.source {
-            ImageSource::Provided { index: j, provider } => {
+            ItemSource::Provided { index: j, provider } => {
                 assert_eq!(*j, i);
                 assert!(
                     provider

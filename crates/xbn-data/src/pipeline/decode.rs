@@ -1,4 +1,5 @@
-//! Loading an [`ImageSource`] into an RGB image: read, decode (JPEG/PNG), crop to the bounding box.
+//! Loading an [`ItemSource`] into an RGB image: read, decode (JPEG/PNG), crop to the bounding box.
+//! A text sample has no image: loading one is a [`DataError::Modality`] error.
 
 use std::io::Cursor;
 use std::path::Path;
@@ -6,13 +7,14 @@ use std::path::Path;
 use image::{ImageFormat, ImageReader, RgbImage};
 
 use super::jpeg::jpeg_is_complete;
-use crate::{BoundingBox, DataError, ImageSource, Result};
+use crate::{BoundingBox, DataError, ItemSource, Result};
 
 /// The RGB pixels of `source`: a file decoded and cropped to its bounding box (clipped to the
-/// image; an empty intersection is an error), or the provider's image.
-pub fn load_image(source: &ImageSource) -> Result<RgbImage> {
+/// image; an empty intersection is an error), or the provider's image. A text item is an error
+/// (`<origin> is a text sample, not an image`).
+pub fn load_image(source: &ItemSource) -> Result<RgbImage> {
     match source {
-        ImageSource::File { path, crop } => {
+        ItemSource::File { path, crop } => {
             let bytes = std::fs::read(path).map_err(|e| DataError::Io {
                 path: path.clone(),
                 source: e,
@@ -23,7 +25,12 @@ pub fn load_image(source: &ImageSource) -> Result<RgbImage> {
                 Some(b) => crop_to(image, b, path),
             }
         }
-        ImageSource::Provided { provider, index } => provider.image(*index),
+        ItemSource::Provided { provider, index } => provider.image(*index),
+        ItemSource::Text { origin, .. } => Err(DataError::Modality {
+            origin: origin.clone(),
+            found: "a text sample",
+            expected: "an image",
+        }),
     }
 }
 

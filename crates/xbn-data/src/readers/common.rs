@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::fmt::Debug;
 use std::path::{Path, PathBuf};
 
-use crate::index::{BoundingBox, DatasetIndex, ImageSource, Item, Role, Split};
+use crate::index::{BoundingBox, DatasetIndex, Item, ItemSource, Role, Split};
 use crate::{DataError, Result};
 
 /// An image file that an annotation lists but that does not exist.
@@ -27,11 +27,24 @@ pub struct ReaderOutput {
     pub missing: Vec<MissingImage>,
 }
 
-/// Reads a whole text file, naming it in the error.
+/// Reads a whole UTF-8 text file, naming it in the error (and, for invalid UTF-8, the line and
+/// byte offset of the first bad byte).
 pub(crate) fn read_text(path: &Path) -> Result<String> {
-    std::fs::read_to_string(path).map_err(|source| DataError::Io {
+    let bytes = std::fs::read(path).map_err(|source| DataError::Io {
         path: path.to_path_buf(),
         source,
+    })?;
+    String::from_utf8(bytes).map_err(|e| {
+        let valid = e.utf8_error().valid_up_to();
+        let line = 1 + e.as_bytes()[..valid]
+            .iter()
+            .filter(|&&b| b == b'\n')
+            .count();
+        parse_error(
+            path,
+            line,
+            format!("invalid UTF-8 at byte {valid}; text files must be UTF-8"),
+        )
     })
 }
 
@@ -90,7 +103,7 @@ pub(crate) fn parse_u64(path: &Path, line_no: usize, name: &str, value: &str) ->
 }
 
 struct Pending<K> {
-    source: ImageSource,
+    source: ItemSource,
     key: K,
     split: Split,
     role: Role,
@@ -135,19 +148,13 @@ impl<K: Ord + Clone + Debug> IndexBuilder<K> {
                 listed_in: listed_in(),
             });
         }
-        self.push(
-            ImageSource::File { path, crop },
-            key,
-            split,
-            role,
-            listed_in,
-        )
+        self.push(ItemSource::File { path, crop }, key, split, role, listed_in)
     }
 
     /// Adds an item with any source.
     pub fn push(
         &mut self,
-        source: ImageSource,
+        source: ItemSource,
         key: K,
         split: Split,
         role: Role,

@@ -44,7 +44,11 @@ pub fn official_counts(kind: DatasetKind) -> Option<OfficialCounts> {
         DatasetKind::Cub => Some(c(5_864, 100, 5_924, 100)),
         DatasetKind::Cars => Some(c(8_054, 98, 8_131, 98)),
         DatasetKind::FashionMnist => Some(c(35_000, 5, 35_000, 5)),
-        DatasetKind::DeepFashion2 | DatasetKind::Folder | DatasetKind::Synthetic => None,
+        DatasetKind::DeepFashion2
+        | DatasetKind::Folder
+        | DatasetKind::Synthetic
+        | DatasetKind::TextFolder
+        | DatasetKind::Jsonl => None,
     }
 }
 

@@ -17,7 +17,7 @@ use flate2::read::GzDecoder;
 
 use super::LoadOptions;
 use super::common::{IndexBuilder, ReaderOutput};
-use crate::index::{ImageProvider, ImageSource, Role, Split};
+use crate::index::{ImageProvider, ItemSource, Role, Split};
 use crate::{DataError, Result};
 
 /// Classes `0..TRAIN_CLASSES` train, the rest test.
@@ -184,7 +184,7 @@ pub fn read(root: &Path, _options: &LoadOptions) -> Result<ReaderOutput> {
         } else {
             (Split::Test, Role::QueryAndReference)
         };
-        let source = ImageSource::Provided {
+        let source = ItemSource::Provided {
             provider: provider.clone(),
             index: i,
         };

@@ -27,11 +27,15 @@ pub enum DatasetKind {
     FashionMnist,
     /// The built-in synthetic "product" dataset (`synthetic`).
     Synthetic,
+    /// Texts in a folder per class, `root/<class>/<file>.txt` (`text-folder`).
+    TextFolder,
+    /// Texts with labels in a JSON Lines file (`jsonl`).
+    Jsonl,
 }
 
 impl DatasetKind {
     /// Every kind, in the order the docs list them.
-    pub const ALL: [DatasetKind; 8] = [
+    pub const ALL: [DatasetKind; 10] = [
         DatasetKind::Sop,
         DatasetKind::InShop,
         DatasetKind::DeepFashion2,
@@ -40,10 +44,12 @@ impl DatasetKind {
         DatasetKind::Folder,
         DatasetKind::FashionMnist,
         DatasetKind::Synthetic,
+        DatasetKind::TextFolder,
+        DatasetKind::Jsonl,
     ];
 
     /// The command-line name (`sop`, `inshop`, `deepfashion2`, `cub`, `cars`, `folder`,
-    /// `fashion-mnist`, `synthetic`).
+    /// `fashion-mnist`, `synthetic`, `text-folder`, `jsonl`).
     pub fn name(self) -> &'static str {
         match self {
             DatasetKind::Sop => "sop",
@@ -54,6 +60,8 @@ impl DatasetKind {
             DatasetKind::Folder => "folder",
             DatasetKind::FashionMnist => "fashion-mnist",
             DatasetKind::Synthetic => "synthetic",
+            DatasetKind::TextFolder => "text-folder",
+            DatasetKind::Jsonl => "jsonl",
         }
     }
 }
@@ -72,6 +80,7 @@ impl FromStr for DatasetKind {
     /// ```
     /// use xbn_data::DatasetKind;
     /// assert_eq!("fashion-mnist".parse::<DatasetKind>().unwrap(), DatasetKind::FashionMnist);
+    /// assert_eq!("text-folder".parse::<DatasetKind>().unwrap(), DatasetKind::TextFolder);
     /// assert!("imagenet".parse::<DatasetKind>().is_err());
     /// ```
     fn from_str(s: &str) -> Result<Self, Self::Err> {

@@ -1,11 +1,14 @@
 //! Readers of the official dataset layouts, one file per dataset, and [`load_dataset`], which
-//! dispatches on a [`DatasetKind`].
+//! dispatches on a [`DatasetKind`]. Image datasets give items with image sources; the text
+//! layouts (`text-folder`, `jsonl`) give [`ItemSource::Text`](crate::ItemSource::Text) items.
 //!
 //! Every reader returns a [`DatasetIndex`] whose labels are dense (`0..n_classes`, training
 //! classes first) and whose train and test splits are class-disjoint, as the metric-learning
 //! papers use them.
 
 pub mod cars;
+mod class_folders;
+mod class_split;
 mod common;
 pub mod counts;
 pub mod cub;
@@ -13,15 +16,21 @@ pub mod deepfashion2;
 pub mod fashion_mnist;
 pub mod folder;
 pub mod inshop;
+pub mod jsonl;
 mod kind;
 pub mod matv5;
+mod min_classes;
 pub mod sop;
+pub mod text_folder;
+mod text_unit;
 
 use std::path::Path;
 
 pub use common::{MissingImage, ReaderOutput};
 pub use counts::{OfficialCounts, count_mismatches, index_counts, official_counts};
 pub use kind::DatasetKind;
+pub use min_classes::MIN_CLASSES_PER_SPLIT;
+pub use text_unit::TextUnit;
 
 use crate::index::DatasetIndex;
 use crate::synthetic::{Synthetic, SyntheticConfig};
@@ -37,9 +46,12 @@ pub struct LoadOptions {
     /// Make counts that differ from the official ones ([`count_mismatches`]) an error instead of
     /// a logged warning. Off by default, so partial copies and small fixtures load.
     pub strict_counts: bool,
-    /// For the `folder` layout without `train/` and `test/` subfolders: the fraction of the
-    /// (name-sorted) classes that train; `round(fraction · n_classes)` classes.
+    /// For the `folder` and `text-folder` layouts without `train/` and `test/` subfolders, and
+    /// for `jsonl` files without `split` fields: the fraction of the (sorted) classes that
+    /// train; `round(fraction · n_classes)` classes.
     pub folder_train_fraction: f64,
+    /// For `text-folder`: one sample per file (`file`) or per non-blank line (`line`).
+    pub text_unit: TextUnit,
     /// For `synthetic`: the generator's configuration (the root folder is not used). Not part
     /// of the serialized options: configure it through the trainer's synthetic section.
     #[serde(skip)]
@@ -52,6 +64,7 @@ impl Default for LoadOptions {
             verify_files: true,
             strict_counts: false,
             folder_train_fraction: 0.5,
+            text_unit: TextUnit::default(),
             synthetic: SyntheticConfig::default(),
         }
     }
@@ -68,6 +81,8 @@ pub fn read_dataset(kind: DatasetKind, root: &Path, options: &LoadOptions) -> Re
         DatasetKind::Cars => cars::read(root, options),
         DatasetKind::Folder => folder::read(root, options),
         DatasetKind::FashionMnist => fashion_mnist::read(root, options),
+        DatasetKind::TextFolder => text_folder::read(root, options),
+        DatasetKind::Jsonl => jsonl::read(root, options),
         DatasetKind::Synthetic => Ok(ReaderOutput {
             index: Synthetic::dataset(options.synthetic.clone())?,
             missing: Vec::new(),

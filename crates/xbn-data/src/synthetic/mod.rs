@@ -35,7 +35,7 @@ pub use config::SyntheticConfig;
 pub use recipe::{ClassRecipe, View};
 
 use crate::seed::splitmix64;
-use crate::{DatasetIndex, ImageProvider, ImageSource, Item, Result, Role, Split};
+use crate::{DatasetIndex, ImageProvider, Item, ItemSource, Result, Role, Split};
 
 /// The synthetic dataset: its configuration, the `(class, instance)` of every image and an
 /// optional cache of rendered images.
@@ -97,7 +97,7 @@ impl Synthetic {
                     (Split::Test, Role::QueryAndReference)
                 };
                 Item {
-                    source: ImageSource::Provided {
+                    source: ItemSource::Provided {
                         provider: provider.clone(),
                         index,
                     },

@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use xbn_data::{DatasetIndex, ImageSource, Split};
+use xbn_data::{DatasetIndex, ItemSource, Split};
 
 /// Writes a real `w × h` image (JPEG or PNG by extension), creating parent folders.
 pub fn write_image(path: &Path, w: u32, h: u32, shade: u8) {
@@ -24,8 +24,16 @@ pub fn write_text(path: &Path, text: &str) {
 /// The file path of item `i`.
 pub fn path_of(index: &DatasetIndex, i: usize) -> std::path::PathBuf {
     match &index.items[i].source {
-        ImageSource::File { path, .. } => path.clone(),
-        ImageSource::Provided { .. } => panic!("item {i} is not a file"),
+        ItemSource::File { path, .. } => path.clone(),
+        ItemSource::Provided { .. } | ItemSource::Text { .. } => panic!("item {i} is not a file"),
+    }
+}
+
+/// The text and origin of item `i`.
+pub fn text_of_item(index: &DatasetIndex, i: usize) -> (String, String) {
+    match &index.items[i].source {
+        ItemSource::Text { text, origin } => (text.to_string(), origin.clone()),
+        other => panic!("item {i} is not a text: {other:?}"),
     }
 }
 
