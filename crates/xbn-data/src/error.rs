@@ -71,6 +71,14 @@ pub enum DataError {
         /// What was needed (`an image`, `a text sample`).
         expected: &'static str,
     },
+    /// A tokenizer file could not be loaded or configured, or a text could not be tokenized.
+    #[error("{path}: tokenizer: {message}")]
+    Tokenizer {
+        /// The tokenizer file (`tokenizer.json`).
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
     /// An error from candle while building batch tensors.
     #[error(transparent)]
     Candle(#[from] candle_core::Error),
