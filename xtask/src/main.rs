@@ -45,7 +45,7 @@ fn workspace_root() -> PathBuf {
 
 #[derive(Args)]
 struct FetchDataArgs {
-    /// Dataset name: sop, inshop, deepfashion2, cub, cars, fashion-mnist.
+    /// Dataset name: sop, inshop, deepfashion2, cub, cars, fashion-mnist, wordnet.
     #[arg(required_unless_present = "list")]
     name: Option<String>,
     /// List every dataset, whether it is installed, and its size.
@@ -69,6 +69,13 @@ struct FetchDataArgs {
     /// Keep downloaded archives in `<root>/.downloads/` after installing.
     #[arg(long)]
     keep_archives: bool,
+    /// Converted datasets (wordnet): build from this local folder of source files instead of
+    /// downloading, e.g. `--from /usr/share/wordnet` (Debian's `wordnet-base`).
+    #[arg(long, value_name = "DIR", conflicts_with = "archives")]
+    from: Option<PathBuf>,
+    /// Converted datasets (wordnet): keep at most N samples per class, the first N in file order.
+    #[arg(long, value_name = "N")]
+    max_per_class: Option<usize>,
 }
 
 fn fetch_data(args: FetchDataArgs) -> anyhow::Result<()> {
@@ -90,6 +97,10 @@ fn fetch_data(args: FetchDataArgs) -> anyhow::Result<()> {
         archives: args.archives,
         keep_archives: args.keep_archives,
         download: Default::default(),
+        from: args.from,
+        convert: fetch::convert::ConvertOptions {
+            max_per_class: args.max_per_class,
+        },
     };
     match fetch::install(&manifest, &options, &Progress::stderr()) {
         Ok(Outcome::AlreadyInstalled(folder)) => {

@@ -3,6 +3,7 @@
 
 use std::path::PathBuf;
 
+use xtask::fetch::convert::Conversion;
 use xtask::fetch::manifest::{ArchiveFormat, load_all};
 
 fn shipped() -> Vec<xtask::fetch::Manifest> {
@@ -22,17 +23,20 @@ fn every_dataset_has_a_valid_manifest() {
             "deepfashion2",
             "fashion-mnist",
             "inshop",
-            "sop"
+            "sop",
+            "wordnet"
         ]
     );
     for m in &all {
         assert!(m.homepage.starts_with("https://"), "{}", m.name);
         assert!(!m.terms.is_empty() && !m.proof.is_empty(), "{}", m.name);
-        assert_eq!(
-            m.kind.as_deref(),
-            Some(m.name.as_str()),
-            "kind names the xbn-data reader"
-        );
+        // The kind names the xbn-data reader: the dataset's own, or `jsonl` for a conversion.
+        let reader = if m.convert.is_some() {
+            "jsonl"
+        } else {
+            m.name.as_str()
+        };
+        assert_eq!(m.kind.as_deref(), Some(reader), "{}", m.name);
         let manual = m.manual.is_some();
         assert_eq!(
             manual,
@@ -88,5 +92,21 @@ fn published_checksums_are_the_known_ones() {
                 "bb300cfdad3c16e7a12a480ee83cd310"
             ),
         ]
+    );
+    // WordNet 3.0: Princeton publishes no checksum; these are the values other public projects
+    // pin for this URL (see datasets/wordnet.toml).
+    let wordnet = get("wordnet");
+    assert_eq!(wordnet.convert, Some(Conversion::Wordnet));
+    let tarball = &wordnet.archives[0];
+    assert_eq!(tarball.file, "WordNet-3.0.tar.gz");
+    assert_eq!(tarball.format, ArchiveFormat::TarGz);
+    assert_eq!(
+        tarball.urls,
+        ["https://wordnetcode.princeton.edu/3.0/WordNet-3.0.tar.gz"]
+    );
+    assert_eq!(tarball.bytes, Some(11_537_239));
+    assert_eq!(
+        tarball.sha256.as_deref(),
+        Some("640db279c949a88f61f851dd54ebbb22d003f8b90b85267042ef85a3781d3a52")
     );
 }

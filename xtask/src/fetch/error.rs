@@ -111,6 +111,24 @@ pub enum FetchError {
         /// What is wrong.
         message: String,
     },
+    /// A source file of a conversion (e.g. WordNet's `data.noun`) is not in the expected format.
+    #[error(
+        "{}{}: {message}",
+        path.display(),
+        line.map(|l| format!(":{l}")).unwrap_or_default()
+    )]
+    SourceFormat {
+        /// The file (or folder) at fault.
+        path: PathBuf,
+        /// The line at fault (1-based), if one.
+        line: Option<usize>,
+        /// What is wrong.
+        message: String,
+    },
+    /// Options that do not fit the dataset (`--from` or `--max-per-class` for a dataset that is
+    /// not converted, a zero `--max-per-class`).
+    #[error("{0}")]
+    Usage(String),
     /// A filesystem operation failed.
     #[error("{}: {source}", path.display())]
     Io {

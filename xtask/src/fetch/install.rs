@@ -1,10 +1,13 @@
 //! `fetch-data <name>`: obtain every archive (user-supplied, local copy or download), verify
 //! all checksums, unpack into `<root>/.<folder>.partial`, check the layout, write the marker and
 //! only then rename the folder into place. Any failure removes the partial folder, so nothing
-//! that looks complete is ever left behind.
+//! that looks complete is ever left behind. A manifest with `convert` has its archives unpacked
+//! into `<partial>/.source/`, converted into the partial folder, and the source deleted; with
+//! `--from DIR` the conversion reads `DIR` instead ([`super::from_folder`]).
 
 use std::path::{Path, PathBuf};
 
+use super::convert::{ConvertOptions, SOURCE_FOLDER, convert};
 use super::download::{DownloadOptions, download};
 use super::error::{FetchError, IoContext, Result};
 use super::extract::{UnpackPlan, unpack};
@@ -30,6 +33,11 @@ pub struct InstallOptions {
     pub keep_archives: bool,
     /// Retry and timeout settings.
     pub download: DownloadOptions,
+    /// A local folder of source files to convert instead of the archives (`--from`; only for
+    /// manifests with `convert`).
+    pub from: Option<PathBuf>,
+    /// Options of the manifest's conversion (`--max-per-class`).
+    pub convert: ConvertOptions,
 }
 
 /// What `install` did.
@@ -61,10 +69,16 @@ pub fn install(
 ) -> Result<Outcome> {
     let root = &options.root;
     let folder = dataset_folder(root, manifest);
-    if !options.force && is_verified(manifest, &folder) {
+    check_conversion_options(manifest, options)?;
+    let same_conversion =
+        Marker::read(&folder).is_some_and(|m| m.max_per_class == options.convert.max_per_class);
+    if !options.force && is_verified(manifest, &folder) && same_conversion {
         return Ok(Outcome::AlreadyInstalled(folder));
     }
     std::fs::create_dir_all(root).at(root)?;
+    if let Some(from) = &options.from {
+        return super::from_folder::install_from_folder(manifest, from, options, progress);
+    }
     let sources = resolve_sources(manifest, options)?;
     if sources.iter().any(|s| matches!(s, Source::Manual)) {
         if folder.is_dir()
@@ -92,7 +106,7 @@ pub fn install(
     let partial = root.join(format!(".{}.partial", manifest.folder));
     remove_dir_if_present(&partial)?;
     std::fs::create_dir(&partial).at(&partial)?;
-    let summary = match unpack_all(manifest, &verified, &partial, progress) {
+    let summary = match unpack_all(manifest, &verified, &partial, &options.convert, progress) {
         Ok(summary) => summary,
         Err(e) => {
             // Discard everything the failed unpack wrote; the error is what matters.
@@ -180,14 +194,23 @@ fn unpack_all(
     manifest: &Manifest,
     verified: &[(&Archive, PathBuf, Digests)],
     partial: &Path,
+    convert_options: &ConvertOptions,
     progress: &Progress,
 ) -> Result<LayoutSummary> {
+    let source = partial.join(SOURCE_FOLDER);
+    let target = match manifest.convert {
+        Some(_) => {
+            std::fs::create_dir(&source).at(&source)?;
+            source.as_path()
+        }
+        None => partial,
+    };
     for (archive, path, _) in verified {
         progress.say(&format!("unpacking {}", path.display()));
         let plan = UnpackPlan {
             archive: path,
             format: archive.format,
-            target: partial,
+            target,
             into: &archive.into,
             strip_components: archive.strip_components,
         };
@@ -197,18 +220,43 @@ fn unpack_all(
             stats.written, stats.skipped
         ));
     }
+    if let Some(conversion) = manifest.convert {
+        convert(conversion, &source, partial, convert_options, progress)?;
+        std::fs::remove_dir_all(&source).at(&source)?;
+    }
     progress.say("checking the layout");
     let summary = check_layout(manifest, partial)?;
     let digests: Vec<(String, Digests)> = verified
         .iter()
         .map(|(a, _, d)| (a.file.clone(), d.clone()))
         .collect();
-    Marker::from_archives(manifest, &digests).write(partial)?;
+    let mut marker = Marker::from_archives(manifest, &digests);
+    marker.max_per_class = convert_options.max_per_class;
+    marker.write(partial)?;
     Ok(summary)
 }
 
+/// Refuses `--from` and `--max-per-class` for a manifest without a conversion.
+fn check_conversion_options(manifest: &Manifest, options: &InstallOptions) -> Result<()> {
+    if manifest.convert.is_none()
+        && (options.from.is_some() || options.convert != ConvertOptions::default())
+    {
+        return Err(FetchError::Usage(format!(
+            "--from and --max-per-class apply only to datasets converted from source files \
+             (such as wordnet), not to `{}`",
+            manifest.name
+        )));
+    }
+    Ok(())
+}
+
 /// Replaces `folder` by `partial` (an older copy is moved aside first, then deleted).
-fn swap_into_place(root: &Path, manifest: &Manifest, partial: &Path, folder: &Path) -> Result<()> {
+pub(crate) fn swap_into_place(
+    root: &Path,
+    manifest: &Manifest,
+    partial: &Path,
+    folder: &Path,
+) -> Result<()> {
     let old = root.join(format!(".{}.old", manifest.folder));
     if std::fs::symlink_metadata(folder).is_ok() {
         remove_dir_if_present(&old)?;
@@ -218,7 +266,7 @@ fn swap_into_place(root: &Path, manifest: &Manifest, partial: &Path, folder: &Pa
     remove_dir_if_present(&old)
 }
 
-fn remove_dir_if_present(path: &Path) -> Result<()> {
+pub(crate) fn remove_dir_if_present(path: &Path) -> Result<()> {
     match std::fs::symlink_metadata(path) {
         Ok(meta) if meta.is_dir() => std::fs::remove_dir_all(path).at(path),
         Ok(_) => std::fs::remove_file(path).at(path),

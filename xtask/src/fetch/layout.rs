@@ -50,11 +50,15 @@ pub fn check_layout(manifest: &Manifest, folder: &Path) -> Result<LayoutSummary>
     if !report.ok {
         return Err(fail(report.problems));
     }
+    let unit = match kind {
+        DatasetKind::TextFolder | DatasetKind::Jsonl => "texts",
+        _ => "images",
+    };
     let splits = report
         .splits
         .iter()
         .map(|s| {
-            let mut line = format!("{}: {} images, {} classes", s.split, s.images, s.classes);
+            let mut line = format!("{}: {} {unit}, {} classes", s.split, s.images, s.classes);
             if let (Some(q), Some(g)) = (s.queries, s.gallery) {
                 line.push_str(&format!(", {q} queries, {g} gallery"));
             }

@@ -100,6 +100,9 @@ pub struct Manifest {
     pub local_dirs: Vec<String>,
     /// The manual step, for datasets that cannot be downloaded without a form.
     pub manual: Option<Manual>,
+    /// The conversion that builds the dataset from its unpacked source files (`wordnet`), if
+    /// any; the archives are then unpacked into a scratch folder, not the dataset folder.
+    pub convert: Option<super::convert::Conversion>,
     /// The files that make up the dataset.
     pub archives: Vec<Archive>,
 }

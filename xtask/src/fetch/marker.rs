@@ -32,11 +32,18 @@ pub struct MarkedArchive {
 pub struct Marker {
     /// The manifest name.
     pub dataset: String,
-    /// `archives` (unpacked by fetch-data) or `by-hand` (placed by the user, layout-checked).
+    /// `archives` (unpacked by fetch-data), `by-hand` (placed by the user, layout-checked) or
+    /// `folder` (converted from a local folder of source files, `--from`).
     pub source: String,
     /// The archives unpacked, with their checksums.
     #[serde(default)]
     pub archives: Vec<MarkedArchive>,
+    /// The local folder converted, for `folder` installs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<String>,
+    /// `--max-per-class` of a converted dataset, if it was given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_per_class: Option<usize>,
 }
 
 impl Marker {
@@ -54,6 +61,8 @@ impl Marker {
                     md5: d.md5.clone(),
                 })
                 .collect(),
+            from: None,
+            max_per_class: None,
         }
     }
 
@@ -63,6 +72,19 @@ impl Marker {
             dataset: manifest.name.clone(),
             source: "by-hand".into(),
             archives: Vec::new(),
+            from: None,
+            max_per_class: None,
+        }
+    }
+
+    /// A marker for a dataset converted from the local folder `from`.
+    pub fn from_folder(manifest: &Manifest, from: &Path) -> Self {
+        Self {
+            dataset: manifest.name.clone(),
+            source: "folder".into(),
+            archives: Vec::new(),
+            from: Some(from.display().to_string()),
+            max_per_class: None,
         }
     }
 
@@ -99,6 +121,9 @@ pub fn is_verified(manifest: &Manifest, folder: &Path) -> bool {
     }
     if marker.source == "by-hand" {
         return manifest.manual.is_some();
+    }
+    if marker.source == "folder" {
+        return manifest.convert.is_some();
     }
     manifest.archives.iter().all(|archive| {
         marker.archives.iter().any(|m| {

@@ -5,7 +5,8 @@
 //! (`--archive` files, a local copy, or an HTTP(S) download resumed with `Range` requests),
 //! verifies every checksum before anything is unpacked, unpacks into a temporary folder with
 //! per-entry safety checks, runs the xbn-data layout check, writes a marker and renames the
-//! folder into place.
+//! folder into place. A manifest with `convert` (WordNet) has its unpacked files, or a local
+//! folder of them (`--from`), converted into the dataset's files first ([`convert`]).
 //!
 //! ```
 //! use xtask::fetch::{InstallOptions, Manifest, Outcome, Progress, install};
@@ -41,9 +42,11 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+pub mod convert;
 pub mod download;
 pub mod error;
 pub mod extract;
+pub mod from_folder;
 pub mod install;
 pub mod layout;
 pub mod list;
@@ -53,6 +56,7 @@ pub mod progress;
 pub mod safe_path;
 pub mod sources;
 pub mod verify;
+pub mod wordnet;
 
 pub use error::{FetchError, Result};
 pub use install::{InstallOptions, Outcome, install};

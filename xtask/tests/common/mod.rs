@@ -15,6 +15,8 @@ use sha2::{Digest, Sha256};
 use xtask::fetch::download::DownloadOptions;
 use xtask::fetch::{InstallOptions, Manifest};
 
+pub mod wordnet_fixture;
+
 /// How the test server answers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
