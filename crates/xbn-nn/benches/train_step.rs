@@ -208,7 +208,7 @@ fn time_train(
     let mut times = Vec::with_capacity(warmup + reps);
     for _ in 0..warmup + reps {
         let start = Instant::now();
-        let z = net.forward(images, true)?;
+        let z = net.forward(&images.clone().into(), true)?;
         let loss = z.matmul(&z.t()?)?.sum_all()?;
         opt.step(&loss.backward()?)?;
         images.device().synchronize()?;
@@ -228,7 +228,7 @@ fn time_embed(
     let mut times = Vec::with_capacity(warmup + reps);
     for _ in 0..warmup + reps {
         let start = Instant::now();
-        let z = net.embed(images)?;
+        let z = net.embed(&images.clone().into())?;
         images.device().synchronize()?;
         times.push(start.elapsed().as_secs_f64() * 1e3);
         drop(z);

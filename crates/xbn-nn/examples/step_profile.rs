@@ -52,7 +52,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut rows = Vec::new();
     for rep in 0..=reps {
         let t0 = Instant::now();
-        let z = net.forward(&images, true)?;
+        let z = net.forward(&images.clone().into(), true)?;
         let loss = z.matmul(&z.t()?)?.sum_all()?;
         let t1 = Instant::now();
         let grads = loss.backward()?;

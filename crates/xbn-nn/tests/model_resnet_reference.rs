@@ -72,14 +72,14 @@ fn torchvision_weights_load_and_match_torch_in_eval_and_train_mode() {
     assert_eq!(report.loaded.len(), 106 - ignored.len());
 
     let x = &io["input"];
-    let z_eval = net.forward(x, false).unwrap();
+    let z_eval = net.forward(&x.clone().into(), false).unwrap();
     let err = max_abs_diff(&z_eval, &io["embedding.eval"]);
     assert!(
         err < 1e-4,
         "eval-mode embeddings differ from torch by {err}"
     );
 
-    let z_train = net.forward(x, true).unwrap();
+    let z_train = net.forward(&x.clone().into(), true).unwrap();
     let err = max_abs_diff(&z_train, &io["embedding.train"]);
     assert!(
         err < 1e-4,
@@ -118,7 +118,7 @@ fn frozen_batch_norm_keeps_running_statistics_and_matches_eval_mode() {
         .as_tensor()
         .copy()
         .unwrap();
-    let z = net.forward(&io["input"], true).unwrap();
+    let z = net.forward(&io["input"].clone().into(), true).unwrap();
     let err = max_abs_diff(&z, &io["embedding.eval"]);
     assert!(
         err < 1e-4,

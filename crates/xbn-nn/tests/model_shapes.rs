@@ -8,7 +8,7 @@ use xbn_nn::model::{
 
 fn check_training_step(net: &dyn Backbone, images: &Tensor) {
     let n = images.dim(0).unwrap();
-    let z = net.forward(images, true).unwrap();
+    let z = net.forward(&images.clone().into(), true).unwrap();
     assert_eq!(z.dims(), &[n, net.embedding_dim()]);
     let norms: Vec<f32> = z
         .sqr()
@@ -134,7 +134,7 @@ fn small_cnn_trains_and_rejects_bad_input() {
     let dev = xbn_core::test_util::test_device();
     let net = SmallCnn::new(&SmallCnnConfig::default(), DType::F32, &dev).unwrap();
     assert_eq!(net.embedding_dim(), 128);
-    assert_eq!(net.input_spec().height, 32);
+    assert_eq!(net.input_spec().images().unwrap().height, 32);
     let images = Tensor::randn(0f32, 1.0, (4, 3, 32, 32), &dev).unwrap();
     check_training_step(&net, &images);
     let head: Vec<String> = net
@@ -146,7 +146,7 @@ fn small_cnn_trains_and_rejects_bad_input() {
     assert_eq!(head, vec!["head.weight", "head.bias"]);
     let wrong = Tensor::zeros((2, 1, 32, 32), DType::F32, &dev).unwrap();
     assert!(matches!(
-        net.forward(&wrong, false),
+        net.forward(&wrong.into(), false),
         Err(ModelError::BadInput { .. })
     ));
 }
@@ -189,13 +189,13 @@ fn embed_records_no_graph_and_equals_the_evaluation_forward() {
     let resnet = ResNet::new(&cfg, DType::F32, &dev).unwrap();
     let cnn = SmallCnn::new(&SmallCnnConfig::default(), DType::F32, &dev).unwrap();
     for net in [&resnet as &dyn Backbone, &cnn] {
-        let spec = net.input_spec();
+        let spec = *net.input_spec().images().unwrap();
         let images = Tensor::randn(0f32, 1.0, (3, 3, spec.height, spec.width), &dev).unwrap();
-        let graph = net.forward(&images, false).unwrap();
+        let graph = net.forward(&images.clone().into(), false).unwrap();
         // The evaluation forward through the parameters records a graph (they are variables)...
         assert!(graph.track_op(), "{}: forward should track", net.name());
         // ...`embed` gives the same embeddings without one.
-        let z = net.embed(&images).unwrap();
+        let z = net.embed(&images.clone().into()).unwrap();
         assert!(!z.track_op(), "{}: embed recorded a graph", net.name());
         let diff: f32 = (&z - &graph)
             .unwrap()

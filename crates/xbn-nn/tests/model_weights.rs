@@ -59,16 +59,16 @@ fn saved_weights_load_into_a_differently_seeded_model() {
     a.varmap().save(&path).unwrap();
     assert!(
         diff(
-            &a.forward(&images(), false).unwrap(),
-            &b.forward(&images(), false).unwrap()
+            &a.forward(&images().into(), false).unwrap(),
+            &b.forward(&images().into(), false).unwrap()
         ) > 1e-3
     );
     let report = load_weights(&b, &path, &LoadOptions::strict()).unwrap();
     assert_eq!(report.loaded.len(), tensors(&a).len());
     assert_eq!(
         diff(
-            &a.forward(&images(), false).unwrap(),
-            &b.forward(&images(), false).unwrap()
+            &a.forward(&images().into(), false).unwrap(),
+            &b.forward(&images().into(), false).unwrap()
         ),
         0.0
     );
@@ -181,8 +181,8 @@ fn pretrained_options_read_the_model_of_a_training_checkpoint() {
     assert!(report.missing.is_empty(), "{:?}", report.missing);
     assert_eq!(
         diff(
-            &trained.forward(&images(), false).unwrap(),
-            &net.forward(&images(), false).unwrap()
+            &trained.forward(&images().into(), false).unwrap(),
+            &net.forward(&images().into(), false).unwrap()
         ),
         0.0
     );
@@ -253,8 +253,8 @@ fn offline_hub_reads_the_cache_and_explains_a_miss() {
     load_weights(&b, &path, &LoadOptions::strict()).unwrap();
     assert_eq!(
         diff(
-            &a.forward(&images(), false).unwrap(),
-            &b.forward(&images(), false).unwrap()
+            &a.forward(&images().into(), false).unwrap(),
+            &b.forward(&images().into(), false).unwrap()
         ),
         0.0
     );

@@ -26,7 +26,7 @@ fn median_step_ms(net: &dyn Backbone, batch: usize, size: usize, reps: usize) ->
     let mut times = Vec::new();
     for _ in 0..reps + 1 {
         let start = Instant::now();
-        let z = net.forward(&images, true).unwrap();
+        let z = net.forward(&images.clone().into(), true).unwrap();
         let loss = z.matmul(&z.t().unwrap()).unwrap().sum_all().unwrap();
         opt.step(&loss.backward().unwrap()).unwrap();
         dev.synchronize().unwrap();

@@ -240,6 +240,11 @@ pub struct EmbedArgs {
     /// The split to export.
     #[arg(long, value_enum, default_value = "test")]
     pub split: SplitArg,
+    /// Embed these texts instead of a dataset split (text backbones): a UTF-8 file with one
+    /// text per line, in order (an empty line is an empty text). The output then holds
+    /// `embeddings` only.
+    #[arg(long, value_name = "FILE")]
+    pub texts: Option<PathBuf>,
     /// Output safetensors file (`embeddings` f32 n×d, `labels` i64 n).
     #[arg(long, short = 'o')]
     pub output: PathBuf,

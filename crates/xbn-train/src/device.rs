@@ -52,16 +52,3 @@ pub fn parse_device(spec: &str) -> Result<Device> {
         ))),
     }
 }
-
-/// The device tests run on: `XBN_TEST_DEVICE` (e.g. `cuda`), or the CPU when unset.
-///
-/// Panics with a clear message when the variable names a device this build cannot open:
-/// it is meant for tests only.
-pub fn test_device() -> Device {
-    match std::env::var("XBN_TEST_DEVICE") {
-        Ok(spec) if !spec.trim().is_empty() => {
-            parse_device(&spec).unwrap_or_else(|e| panic!("XBN_TEST_DEVICE: {e}"))
-        }
-        _ => Device::Cpu,
-    }
-}

@@ -26,6 +26,13 @@ fn write_grid(dir: &Path, name: &str, axes: &str) -> std::path::PathBuf {
     path
 }
 
+/// Replaces `from` by `to` in the grid file at `path`; `from` must occur in it.
+fn edit_grid(path: &Path, from: &str, to: &str) {
+    let text = std::fs::read_to_string(path).unwrap();
+    assert!(text.contains(from), "`{from}` is not in {}", path.display());
+    std::fs::write(path, text.replace(from, to)).unwrap();
+}
+
 fn options() -> SweepOptions {
     SweepOptions {
         progress: false,
@@ -159,12 +166,7 @@ fn the_summary_plot_has_one_line_per_method_over_the_x_axis() {
 fn keep_checkpoints_false_deletes_them_once_a_cell_is_finished() {
     let dir = tempfile::tempdir().unwrap();
     let grid = write_grid(dir.path(), "lean", "\"norm.kind\" = [\"none\"]");
-    let text = std::fs::read_to_string(&grid).unwrap();
-    std::fs::write(
-        &grid,
-        text.replace("[axes]", "keep_checkpoints = false\n\n[axes]"),
-    )
-    .unwrap();
+    edit_grid(&grid, "[axes]", "keep_checkpoints = false\n\n[axes]");
     let out = run_sweep(&grid, &options(), Arc::new(AtomicBool::new(false))).unwrap();
     let cell = dir.path().join("runs/lean/kind=none");
     assert_eq!(out.ran, vec!["kind=none"]);
@@ -181,12 +183,7 @@ fn keep_checkpoints_false_deletes_them_once_a_cell_is_finished() {
 fn a_headline_metric_the_cells_do_not_report_is_refused_before_any_run() {
     let dir = tempfile::tempdir().unwrap();
     let grid = write_grid(dir.path(), "bad", "\"norm.kind\" = [\"none\"]");
-    let text = std::fs::read_to_string(&grid).unwrap();
-    std::fs::write(
-        &grid,
-        text.replace("metric = \"recall@1\"", "metric = \"recall@5\""),
-    )
-    .unwrap();
+    edit_grid(&grid, "metric = \"recall@1\"", "metric = \"recall@5\"");
     let err = run_sweep(&grid, &options(), Arc::new(AtomicBool::new(false))).unwrap_err();
     assert!(err.to_string().contains("recall@5"), "{err}");
     assert!(

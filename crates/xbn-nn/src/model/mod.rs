@@ -14,22 +14,25 @@
 //! use xbn_nn::model::{Backbone, SmallCnn, SmallCnnConfig};
 //!
 //! let cnn = SmallCnn::new(&SmallCnnConfig::default(), DType::F32, &Device::Cpu)?;
-//! let spec = cnn.input_spec();
+//! let spec = cnn.input_spec().images().copied().expect("an image backbone");
 //! let images = Tensor::zeros((2, 3, spec.height, spec.width), DType::F32, &Device::Cpu)?;
-//! let z = cnn.forward(&images, false)?;
+//! let z = cnn.forward(&images.into(), false)?;
 //! assert_eq!(z.dims(), &[2, cnn.embedding_dim()]);
 //! # Ok::<(), xbn_nn::model::ModelError>(())
 //! ```
 
 mod batch_norm;
+mod bert;
 mod conv;
 mod error;
 mod head;
 mod inference;
+mod input;
 mod params;
 mod pooling;
 mod resnet;
 mod small_cnn;
+pub mod transformer;
 mod weights;
 
 use candle_core::Tensor;
@@ -37,10 +40,12 @@ use candle_nn::VarMap;
 
 pub use crate::kernels::{conv2d_unfold, max_pool2d};
 pub use batch_norm::{BatchNorm2d, BatchNormMode};
+pub use bert::{BertConfig, BertEncoder, SentenceLayout, TokenPooling};
 pub use conv::Conv2d;
 pub use error::{ModelError, Result};
 pub use head::EmbeddingHead;
 pub use inference::{inference_mode, is_inference_mode};
+pub use input::{Input, Tokens};
 pub use params::{ParamGroups, ParamRole, ParamRoles, ParamStore};
 pub use pooling::{Pooling, global_avg_pool};
 pub use resnet::{ResNet, ResNetConfig};
@@ -50,10 +55,10 @@ pub use weights::{
     resolve_weights,
 };
 
-/// The input a backbone expects: image size and the per-channel normalization
+/// The images an image backbone expects: size and the per-channel normalization
 /// `x = (pixel/255 − mean) / std` the data pipeline must apply.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct InputSpec {
+pub struct ImageSpec {
     /// Image channels (3).
     pub channels: usize,
     /// Image height in pixels.
@@ -66,6 +71,42 @@ pub struct InputSpec {
     pub std: [f32; 3],
 }
 
+/// The token sequences a text backbone expects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TokenSpec {
+    /// The longest sequence the position embeddings cover (special tokens included).
+    pub max_positions: usize,
+    /// The vocabulary size: every id must be below it.
+    pub vocab_size: usize,
+}
+
+/// The input a backbone expects.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum InputSpec {
+    /// Images ([`Input::Images`]).
+    Images(ImageSpec),
+    /// Tokenized texts ([`Input::Tokens`]).
+    Tokens(TokenSpec),
+}
+
+impl InputSpec {
+    /// The image specification of an image backbone.
+    pub fn images(&self) -> Option<&ImageSpec> {
+        match self {
+            InputSpec::Images(spec) => Some(spec),
+            InputSpec::Tokens(_) => None,
+        }
+    }
+
+    /// The token specification of a text backbone.
+    pub fn tokens(&self) -> Option<&TokenSpec> {
+        match self {
+            InputSpec::Tokens(spec) => Some(spec),
+            InputSpec::Images(_) => None,
+        }
+    }
+}
+
 /// ImageNet's channel means (torchvision / timm `resnet50.a1_in1k`).
 pub const IMAGENET_MEAN: [f32; 3] = [0.485, 0.456, 0.406];
 /// ImageNet's channel standard deviations.
@@ -76,26 +117,27 @@ pub trait Backbone: Send + Sync {
     /// A short name for logs (`small-cnn`, `resnet50`).
     fn name(&self) -> &str;
 
-    /// Pooled features `g` `(N × feature_dim)` of images `(N, 3, H, W)`. `train` selects the
+    /// Pooled features `g` `(N × feature_dim)` of a batch: images `(N, 3, H, W)` for image
+    /// backbones, tokens for text backbones (the other kind is an error). `train` selects the
     /// training behaviour of BatchNorm (batch statistics, running statistics updated) unless the
     /// backbone's BatchNorm is frozen.
-    fn features(&self, images: &Tensor, train: bool) -> Result<Tensor>;
+    fn features(&self, input: &Input, train: bool) -> Result<Tensor>;
 
     /// The head applied to features: unit-norm embeddings `(N × embedding_dim)`.
     fn head(&self, features: &Tensor) -> Result<Tensor>;
 
     /// Unit-norm embeddings `z = normalize(g Wᵀ + b)` `(N × embedding_dim)`.
-    fn forward(&self, images: &Tensor, train: bool) -> Result<Tensor> {
-        self.head(&self.features(images, train)?)
+    fn forward(&self, input: &Input, train: bool) -> Result<Tensor> {
+        self.head(&self.features(input, train)?)
     }
 
     /// Evaluation-mode embeddings that record no autograd graph (PyTorch's
     /// `model.eval()` under `torch.inference_mode()`): every intermediate is freed as soon as
     /// the next layer has read it, so peak memory stays flat across evaluation batches. Used by
     /// evaluation, `embed`, the drift diagnostic and the memory warm start.
-    fn embed(&self, images: &Tensor) -> Result<Tensor> {
-        let images = images.detach();
-        inference_mode(|| self.forward(&images, false))
+    fn embed(&self, input: &Input) -> Result<Tensor> {
+        let input = input.detach();
+        inference_mode(|| self.forward(&input, false))
     }
 
     /// The embedding dimension `d`.
@@ -104,7 +146,7 @@ pub trait Backbone: Send + Sync {
     /// The dimension of the pooled features fed to the head.
     fn feature_dim(&self) -> usize;
 
-    /// Expected input size and normalization.
+    /// The input it expects: image size and normalization, or token limits.
     fn input_spec(&self) -> InputSpec;
 
     /// Every tensor (parameters and buffers) under its saved name.

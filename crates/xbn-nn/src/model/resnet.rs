@@ -9,7 +9,7 @@ use super::error::{ModelError, Result};
 use super::head::EmbeddingHead;
 use super::params::{ParamGroups, ParamRole, ParamRoles, ParamStore};
 use super::pooling::Pooling;
-use super::{Backbone, IMAGENET_MEAN, IMAGENET_STD, InputSpec, check_images};
+use super::{Backbone, IMAGENET_MEAN, IMAGENET_STD, ImageSpec, Input, InputSpec, check_images};
 use crate::kernels::{max_pool2d, to_channels_last};
 
 /// Bottleneck expansion: a block's output has `4 × planes` channels.
@@ -193,7 +193,8 @@ impl Backbone for ResNet {
         "resnet50"
     }
 
-    fn features(&self, images: &Tensor, train: bool) -> Result<Tensor> {
+    fn features(&self, input: &Input, train: bool) -> Result<Tensor> {
+        let images = input.images(self.name())?;
         check_images(images, 3)?;
         let (conv, bn) = &self.stem;
         let x = bn.forward_relu(&conv.forward(&to_channels_last(images)?)?, train)?;
@@ -219,13 +220,13 @@ impl Backbone for ResNet {
     }
 
     fn input_spec(&self) -> InputSpec {
-        InputSpec {
+        InputSpec::Images(ImageSpec {
             channels: 3,
             height: self.config.input_size,
             width: self.config.input_size,
             mean: IMAGENET_MEAN,
             std: IMAGENET_STD,
-        }
+        })
     }
 
     fn varmap(&self) -> &VarMap {

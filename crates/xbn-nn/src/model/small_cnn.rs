@@ -9,7 +9,7 @@ use super::error::{ModelError, Result};
 use super::head::EmbeddingHead;
 use super::params::{ParamGroups, ParamRole, ParamRoles, ParamStore};
 use super::pooling::Pooling;
-use super::{Backbone, InputSpec, check_images};
+use super::{Backbone, ImageSpec, Input, InputSpec, check_images};
 use crate::kernels::to_channels_last;
 
 /// Shape of a [`SmallCnn`].
@@ -115,7 +115,8 @@ impl Backbone for SmallCnn {
         "small-cnn"
     }
 
-    fn features(&self, images: &Tensor, train: bool) -> Result<Tensor> {
+    fn features(&self, input: &Input, train: bool) -> Result<Tensor> {
+        let images = input.images(self.name())?;
         check_images(images, 3)?;
         let mut x = to_channels_last(images)?;
         for (conv, bn) in &self.blocks {
@@ -137,13 +138,13 @@ impl Backbone for SmallCnn {
     }
 
     fn input_spec(&self) -> InputSpec {
-        InputSpec {
+        InputSpec::Images(ImageSpec {
             channels: 3,
             height: self.config.input_size,
             width: self.config.input_size,
             mean: self.config.mean,
             std: self.config.std,
-        }
+        })
     }
 
     fn varmap(&self) -> &VarMap {

@@ -141,10 +141,11 @@ pub struct LoadOptions {
     pub ignore_prefixes: Vec<String>,
     /// File tensors with these name suffixes are skipped.
     pub ignore_suffixes: Vec<String>,
-    /// When the file holds tensors under this prefix, only those are read, with the prefix
-    /// removed: an xbn-train checkpoint (`runs/<name>/best.safetensors`) keeps its model under
-    /// `model.` beside the optimizer and the memory.
-    pub checkpoint_prefix: Option<String>,
+    /// When the file holds tensors under one of these prefixes (the first that matches), only
+    /// those are read, with the prefix removed: an xbn-train checkpoint
+    /// (`runs/<name>/best.safetensors`) keeps its model under `model.` beside the optimizer and
+    /// the memory; Hugging Face task checkpoints keep BERT under `bert.`.
+    pub checkpoint_prefixes: Vec<String>,
 }
 
 impl LoadOptions {
@@ -161,7 +162,19 @@ impl LoadOptions {
             allow_missing_prefixes: vec!["head.".into()],
             ignore_prefixes: vec!["fc.".into()],
             ignore_suffixes: vec![".num_batches_tracked".into()],
-            checkpoint_prefix: Some("model.".into()),
+            checkpoint_prefixes: vec!["model.".into()],
+        }
+    }
+
+    /// A Hugging Face BERT checkpoint (`BertModel`, or a task model's `bert.` part) or the model
+    /// of an xbn-train checkpoint: the head (`head.`) may be missing; the pooler, task heads
+    /// (`pooler.`, `cls.`) and the `position_ids` buffer are skipped.
+    pub fn pretrained_bert() -> Self {
+        Self {
+            allow_missing_prefixes: vec!["head.".into()],
+            ignore_prefixes: vec!["pooler.".into(), "cls.".into()],
+            ignore_suffixes: vec!["embeddings.position_ids".into()],
+            checkpoint_prefixes: vec!["model.".into(), "bert.".into()],
         }
     }
 }
@@ -190,13 +203,16 @@ pub fn load_weights(
             path: path.to_path_buf(),
             reason: e.to_string(),
         })?;
-    if let Some(prefix) = &opts.checkpoint_prefix {
-        if file.keys().any(|k| k.starts_with(prefix.as_str())) {
-            file = file
-                .into_iter()
-                .filter_map(|(k, t)| k.strip_prefix(prefix.as_str()).map(|k| (k.to_string(), t)))
-                .collect();
-        }
+    let prefix = opts
+        .checkpoint_prefixes
+        .iter()
+        .find(|p| file.keys().any(|k| k.starts_with(p.as_str())))
+        .cloned();
+    if let Some(prefix) = prefix {
+        file = file
+            .into_iter()
+            .filter_map(|(k, t)| k.strip_prefix(prefix.as_str()).map(|k| (k.to_string(), t)))
+            .collect();
     }
     let vars: HashMap<String, Var> = backbone
         .varmap()

@@ -67,7 +67,8 @@ impl Default for RunConfig {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct DataConfig {
-    /// `synthetic`, `sop`, `inshop`, `deepfashion2`, `cub`, `cars`, `folder`, `fashion-mnist`.
+    /// `synthetic`, `sop`, `inshop`, `deepfashion2`, `cub`, `cars`, `folder`, `fashion-mnist`;
+    /// texts: `text-folder`, `jsonl`.
     pub dataset: String,
     /// Dataset root folder (unused for `synthetic`).
     pub root: PathBuf,
@@ -87,6 +88,8 @@ pub struct DataConfig {
     pub eval_resize: usize,
     /// Loader worker threads.
     pub workers: usize,
+    /// `text-folder`: one sample per `line` (non-blank) or per `file`.
+    pub text_unit: xbn_data::TextUnit,
     /// The synthetic dataset (`data.dataset = "synthetic"`).
     pub synthetic: SyntheticSection,
 }
@@ -137,6 +140,7 @@ impl Default for DataConfig {
             crop_scale: [0.36, 1.0],
             eval_resize: 0,
             workers: 2,
+            text_unit: xbn_data::TextUnit::Line,
             synthetic: SyntheticSection::default(),
         }
     }
@@ -150,6 +154,16 @@ pub enum Backbone {
     SmallCnn,
     /// ResNet-50 with the XBM head (global pooling → linear → L2 normalize).
     Resnet50,
+    /// A BERT-family sentence encoder (BERT, MiniLM, …) for texts: `model.weights` names its
+    /// checkpoint folder or Hub repository (`config.json`, `tokenizer.json`, weights).
+    Bert,
+}
+
+impl Backbone {
+    /// Whether it embeds texts (else images).
+    pub fn is_text(self) -> bool {
+        matches!(self, Backbone::Bert)
+    }
 }
 
 /// `[model]`: backbone, head and weights.
@@ -158,23 +172,34 @@ pub enum Backbone {
 pub struct ModelConfig {
     /// The backbone.
     pub backbone: Backbone,
-    /// Embedding dimension `d`.
+    /// Embedding dimension `d`. For text backbones 0 means no linear head: the pooled
+    /// features are the embedding (sentence-transformers' model as it is).
     pub embedding_dim: usize,
-    /// Pretrained weights: `hf:<repo>` (Hugging Face Hub) or a local safetensors path; empty: random.
+    /// Pretrained weights: `hf:<repo>` (Hugging Face Hub) or a local safetensors path; empty:
+    /// random. Text backbones: the checkpoint folder or `hf:<repo>` (with `config.json` and
+    /// `tokenizer.json`).
     pub weights: String,
+    /// Text backbones: the longest token sequence, special tokens included; 0: the
+    /// checkpoint's `max_seq_length` (sentence-transformers), else `max_position_embeddings`.
+    pub max_length: usize,
     /// Use only the local Hugging Face cache (no network).
     pub offline: bool,
     /// Keep BatchNorm in inference mode with frozen statistics and affine parameters.
     pub freeze_bn: bool,
     /// Small CNN: output channels of each conv-BN-ReLU block.
     pub channels: Vec<usize>,
-    /// Global pooling before the head: `avg`, `max` (XBM's reference backbone) or `avg+max`.
+    /// Pooling before the head: `auto` (CNNs: `avg`; text: the checkpoint's pooling, else
+    /// `avg`), `avg`, `max` (XBM's reference backbone) or `avg+max` (CNNs), `cls` (the first
+    /// token, transformers). For text, `avg` is the mean over the attention mask.
     pub pooling: PoolingKind,
 }
 
 /// `model.pooling`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum PoolingKind {
+    /// The backbone's own: `avg` for CNNs, the checkpoint's pooling for text.
+    #[serde(rename = "auto")]
+    Auto,
     /// Global average pooling.
     #[serde(rename = "avg")]
     Avg,
@@ -184,14 +209,35 @@ pub enum PoolingKind {
     /// The sum of both.
     #[serde(rename = "avg+max")]
     AvgMax,
+    /// The first (`[CLS]`) token of a transformer.
+    #[serde(rename = "cls")]
+    Cls,
 }
 
-impl From<PoolingKind> for xbn_nn::model::Pooling {
-    fn from(kind: PoolingKind) -> Self {
-        match kind {
-            PoolingKind::Avg => Self::Avg,
-            PoolingKind::Max => Self::Max,
-            PoolingKind::AvgMax => Self::AvgMax,
+impl PoolingKind {
+    /// The global pooling of a CNN; `None` for `cls`, which needs a transformer.
+    pub fn for_cnn(self) -> Option<xbn_nn::model::Pooling> {
+        use xbn_nn::model::Pooling;
+        match self {
+            PoolingKind::Auto | PoolingKind::Avg => Some(Pooling::Avg),
+            PoolingKind::Max => Some(Pooling::Max),
+            PoolingKind::AvgMax => Some(Pooling::AvgMax),
+            PoolingKind::Cls => None,
+        }
+    }
+
+    /// The token pooling of a text encoder whose checkpoint says `checkpoint`; `None` for the
+    /// CNN poolings `max` and `avg+max`.
+    pub fn for_text(
+        self,
+        checkpoint: Option<xbn_nn::model::TokenPooling>,
+    ) -> Option<xbn_nn::model::TokenPooling> {
+        use xbn_nn::model::TokenPooling;
+        match self {
+            PoolingKind::Auto => Some(checkpoint.unwrap_or(TokenPooling::Mean)),
+            PoolingKind::Avg => Some(TokenPooling::Mean),
+            PoolingKind::Cls => Some(TokenPooling::Cls),
+            PoolingKind::Max | PoolingKind::AvgMax => None,
         }
     }
 }
@@ -205,7 +251,8 @@ impl Default for ModelConfig {
             offline: false,
             freeze_bn: false,
             channels: vec![64, 128, 256, 512],
-            pooling: PoolingKind::Avg,
+            max_length: 0,
+            pooling: PoolingKind::Auto,
         }
     }
 }

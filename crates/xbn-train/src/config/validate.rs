@@ -55,8 +55,29 @@ pub fn validate(cfg: &TrainConfig) -> Result<()> {
             cfg.data.eval_resize, cfg.data.image_size
         ));
     }
-    if cfg.model.embedding_dim == 0 {
-        problems.push("model.embedding_dim must be at least 1".into());
+    if cfg.model.embedding_dim == 0 && !cfg.model.backbone.is_text() {
+        problems.push(
+            "model.embedding_dim must be at least 1 (0, no head, is for text backbones)".into(),
+        );
+    }
+    if cfg.model.backbone.is_text() && cfg.model.weights.trim().is_empty() {
+        problems.push(format!(
+            "model.backbone = {:?} needs model.weights: a checkpoint folder or hf:<repo> with config.json and tokenizer.json",
+            cfg.model.backbone
+        ));
+    }
+    if cfg.model.backbone.is_text() {
+        if cfg.model.pooling.for_text(None).is_none() {
+            problems.push(format!(
+                "model.pooling = {:?} is a CNN pooling; text backbones take auto, avg or cls",
+                cfg.model.pooling
+            ));
+        }
+    } else if cfg.model.pooling.for_cnn().is_none() {
+        problems.push(format!(
+            "model.pooling = {:?} needs a transformer backbone; CNNs take auto, avg, max or avg+max",
+            cfg.model.pooling
+        ));
     }
     for (key, v) in [
         ("optim.lr_backbone", cfg.optim.lr_backbone),

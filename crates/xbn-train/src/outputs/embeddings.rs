@@ -30,6 +30,17 @@ pub fn save_embeddings(path: &Path, embeddings: &Tensor, labels: &[i64]) -> Resu
     ck.save(path)
 }
 
+/// Writes `embeddings` (converted to f32) alone, atomically: embeddings of inputs without
+/// labels (`embed --texts`).
+pub fn save_unlabelled_embeddings(path: &Path, embeddings: &Tensor) -> Result<()> {
+    let mut ck = Checkpoint::default();
+    ck.tensors.insert(
+        "embeddings".into(),
+        embeddings.to_dtype(DType::F32)?.to_device(&Device::Cpu)?,
+    );
+    ck.save(path)
+}
+
 /// Reads an embedding file back: `(embeddings (n × d) f32, labels)`.
 pub fn load_embeddings(path: &Path) -> Result<(Tensor, Vec<i64>)> {
     let ck = Checkpoint::load(path, &Device::Cpu)?;

@@ -53,9 +53,8 @@ pub fn embed_items(
 ) -> Result<EmbeddedSet> {
     let mut parts = Vec::new();
     for batch in data.eval_loader(indices, batch_size, device)? {
-        let images = batch?.images;
         // Inference mode: no autograd graph, so each batch's activations are freed at once.
-        let z = backbone.embed(&images)?;
+        let z = backbone.embed(&batch?.input)?;
         parts.push(z);
     }
     let embeddings = if parts.is_empty() {

@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use xbn_data::pipeline::{EvalTransform, Normalization, TrainTransform, Transform};
-use xbn_nn::model::InputSpec;
+use xbn_nn::model::ImageSpec;
 
 /// How images are turned into network input: one of xbn-data's transforms.
 #[derive(Debug, Clone)]
@@ -17,7 +17,7 @@ pub struct ImageTransform {
 impl ImageTransform {
     /// Training: random resized crop (area fraction `crop_scale` of the image, `data.crop_scale`;
     /// aspect ratio 3/4–4/3) and random horizontal flip.
-    pub fn train(spec: &InputSpec, crop_scale: [f64; 2]) -> Self {
+    pub fn train(spec: &ImageSpec, crop_scale: [f64; 2]) -> Self {
         let size = spec.height as u32;
         let transform = TrainTransform {
             scale: (crop_scale[0], crop_scale[1]),
@@ -31,7 +31,7 @@ impl ImageTransform {
 
     /// Evaluation: resize the shorter side to `resize` (0: the input size), centre crop to
     /// the input size.
-    pub fn eval(spec: &InputSpec, resize: usize) -> Self {
+    pub fn eval(spec: &ImageSpec, resize: usize) -> Self {
         let size = spec.height as u32;
         let resize = if resize == 0 { size } else { resize as u32 };
         let transform = EvalTransform {
@@ -51,7 +51,7 @@ impl ImageTransform {
     }
 }
 
-fn normalization(spec: &InputSpec) -> Normalization {
+fn normalization(spec: &ImageSpec) -> Normalization {
     Normalization {
         mean: spec.mean,
         std: spec.std,

@@ -2,6 +2,7 @@
 //! the drift diagnostic, checkpoints and resume.
 
 pub mod affine_bound;
+pub mod batches;
 pub mod data;
 pub mod drift;
 pub mod evaluate;

@@ -2,15 +2,105 @@
 //! restoring every model tensor (parameters and BatchNorm buffers) in a checkpoint.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use candle_core::{DType, Device, Tensor};
+use xbn_data::text::TextTokenizer;
 
 use crate::config::{Backbone as BackboneKind, TrainConfig};
 use crate::error::{Result, TrainError};
 use xbn_nn::model::{
-    Backbone, BatchNormMode, HubOptions, LoadOptions, ResNet, ResNetConfig, SmallCnn,
-    SmallCnnConfig, WeightSource, load_weights, resolve_weights,
+    Backbone, BatchNormMode, BertConfig, BertEncoder, HubOptions, LoadOptions, ResNet,
+    ResNetConfig, SentenceLayout, SmallCnn, SmallCnnConfig, WeightSource, load_weights,
+    resolve_weights,
 };
+
+/// The network of a configuration, and for text backbones the tokenizer of its checkpoint.
+pub struct Model {
+    /// The network.
+    pub backbone: Box<dyn Backbone>,
+    /// The tokenizer (text backbones only), truncating to the configured length.
+    pub tokenizer: Option<Arc<TextTokenizer>>,
+}
+
+/// Builds the model of `cfg` on `device`: randomly initialized from `run.seed`, then, with
+/// `pretrained`, overwritten by `model.weights` (resolved before anything else, so missing
+/// weights offline are reported at once). Without `pretrained` the caller restores a
+/// checkpoint's model (resume, `embed`, `eval`). A text backbone always reads its checkpoint
+/// folder's `config.json` and `tokenizer.json`.
+pub fn build_model(cfg: &TrainConfig, pretrained: bool, device: &Device) -> Result<Model> {
+    if !cfg.model.backbone.is_text() {
+        let weights = if pretrained {
+            resolve_configured_weights(cfg)?
+        } else {
+            None
+        };
+        return Ok(Model {
+            backbone: build_backbone(cfg, weights.as_deref(), device)?,
+            tokenizer: None,
+        });
+    }
+    let mut hub = HubOptions::from_env();
+    hub.offline |= cfg.model.offline;
+    let layout = SentenceLayout::resolve(cfg.model.weights.trim(), &hub)?;
+    let mut config = BertConfig::from_file(&layout.config)?;
+    config.seed = cfg.run.seed;
+    config.head_dim = Some(cfg.model.embedding_dim).filter(|&d| d > 0);
+    config.pooling = cfg.model.pooling.for_text(layout.pooling).ok_or_else(|| {
+        TrainError::Config(format!(
+            "model.pooling = {:?} does not apply to text backbones (auto, avg or cls)",
+            cfg.model.pooling
+        ))
+    })?;
+    let positions = config.encoder.max_position_embeddings;
+    let max_length = match cfg.model.max_length {
+        0 => layout.max_seq_length.unwrap_or(positions),
+        n => n,
+    };
+    if max_length > positions {
+        return Err(TrainError::Config(format!(
+            "model.max_length = {max_length} exceeds the {positions} positions of {}",
+            layout.config.display()
+        )));
+    }
+    let tokenizer = TextTokenizer::from_file(&layout.tokenizer, max_length)?;
+    let backbone = BertEncoder::new(&config, DType::F32, device)?;
+    match (&layout.weights, pretrained) {
+        (Some(path), true) => {
+            let report = load_weights(&backbone, path, &LoadOptions::pretrained_bert())?;
+            log_load(&report, path);
+        }
+        (None, true) => tracing::warn!(
+            "{} has no model.safetensors: the text encoder starts from random weights",
+            layout.dir.display()
+        ),
+        (_, false) => {}
+    }
+    tracing::info!(
+        "text encoder {}: {} layers, hidden {}, {:?} pooling, head {}, max_length {max_length}",
+        layout.dir.display(),
+        config.encoder.num_hidden_layers,
+        config.encoder.hidden_size,
+        config.pooling,
+        config
+            .head_dim
+            .map_or("none".to_string(), |d| format!("→ {d}"))
+    );
+    Ok(Model {
+        backbone: Box::new(backbone),
+        tokenizer: Some(Arc::new(tokenizer)),
+    })
+}
+
+fn log_load(report: &xbn_nn::model::LoadReport, path: &std::path::Path) {
+    tracing::info!(
+        "loaded {} tensors from {} ({} missing, {} ignored)",
+        report.loaded.len(),
+        path.display(),
+        report.missing.len(),
+        report.ignored.len()
+    );
+}
 
 /// Resolves `model.weights` to a local file (downloading into the Hugging Face cache unless
 /// `model.offline`); `None` when no weights are configured. Called before any work starts so
@@ -34,7 +124,7 @@ pub fn resolve_configured_weights(cfg: &TrainConfig) -> Result<Option<std::path:
 
 /// The backbone of `cfg` on `device`, randomly initialized from `run.seed`, then overwritten
 /// by the weights file when one is given.
-pub fn build_backbone(
+fn build_backbone(
     cfg: &TrainConfig,
     weights: Option<&std::path::Path>,
     device: &Device,
@@ -54,17 +144,22 @@ pub fn build_backbone(
                 input_size: cfg.data.image_size,
                 bn_mode,
                 seed: cfg.run.seed,
-                pooling: cfg.model.pooling.into(),
+                pooling: cnn_pooling(cfg)?,
                 ..SmallCnnConfig::default()
             };
             Box::new(SmallCnn::new(&c, DType::F32, device)?)
+        }
+        BackboneKind::Bert => {
+            return Err(TrainError::Config(
+                "the text backbone is built by build_model".into(),
+            ));
         }
         BackboneKind::Resnet50 => {
             let c = ResNetConfig {
                 input_size: cfg.data.image_size,
                 bn_mode,
                 seed: cfg.run.seed,
-                pooling: cfg.model.pooling.into(),
+                pooling: cnn_pooling(cfg)?,
                 ..ResNetConfig::resnet50(cfg.model.embedding_dim)
             };
             Box::new(ResNet::new(&c, DType::F32, device)?)
@@ -72,15 +167,18 @@ pub fn build_backbone(
     };
     if let Some(path) = weights {
         let report = load_weights(backbone.as_ref(), path, &LoadOptions::pretrained())?;
-        tracing::info!(
-            "loaded {} tensors from {} ({} missing, {} ignored)",
-            report.loaded.len(),
-            path.display(),
-            report.missing.len(),
-            report.ignored.len()
-        );
+        log_load(&report, path);
     }
     Ok(backbone)
+}
+
+fn cnn_pooling(cfg: &TrainConfig) -> Result<xbn_nn::model::Pooling> {
+    cfg.model.pooling.for_cnn().ok_or_else(|| {
+        TrainError::Config(format!(
+            "model.pooling = {:?} needs a transformer backbone",
+            cfg.model.pooling
+        ))
+    })
 }
 
 /// Every model tensor (parameters and buffers) by name.

@@ -44,9 +44,14 @@ pub struct Objective {
 }
 
 impl Objective {
-    /// The objective of `cfg` on `device`. The memory keeps per-entry provenance only when the
-    /// drift diagnostic is on (`run.measure_drift > 0`).
-    pub fn new(cfg: &TrainConfig, loss: Box<dyn MetricLoss>, device: &Device) -> Result<Self> {
+    /// The objective of `cfg` for `dim`-dimensional embeddings on `device`. The memory keeps
+    /// per-entry provenance only when the drift diagnostic is on (`run.measure_drift > 0`).
+    pub fn new(
+        cfg: &TrainConfig,
+        loss: Box<dyn MetricLoss>,
+        dim: usize,
+        device: &Device,
+    ) -> Result<Self> {
         if cfg.memory.size == 0 {
             return Ok(Self {
                 kind: Kind::Plain(loss),
@@ -66,8 +71,7 @@ impl Objective {
                 trend_rate: cfg.norm.trend_rate,
             })?),
         };
-        let queue =
-            EmbeddingQueue::new(cfg.memory.size, cfg.model.embedding_dim, DType::F32, device)?;
+        let queue = EmbeddingQueue::new(cfg.memory.size, dim, DType::F32, device)?;
         let settings = MemorySettings {
             t_start: cfg.memory.t_start as u64,
             fill: cfg.memory.fill.into(),

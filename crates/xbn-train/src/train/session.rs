@@ -5,12 +5,12 @@ use std::path::PathBuf;
 
 use candle_core::Device;
 use xbn_data::PkSampler;
-use xbn_data::loader::Loader;
 
+use super::batches::Batches;
 use super::data::TrainData;
 use super::evaluate::{Evaluation, evaluate_model};
 use super::losses::{LossContext, build_loss};
-use super::network::{build_backbone, resolve_configured_weights};
+use super::network::build_model;
 use super::objective::Objective;
 use super::optimizer::Optimizers;
 use super::seeds::{Purpose, derive};
@@ -49,8 +49,8 @@ pub struct Session {
     pub objective: Objective,
     /// `P × K` batches, positioned at `iteration`, until the first step hands them to `loader`.
     pub sampler: Option<PkSampler>,
-    /// The prefetching training loader, started by the first step at `iteration`.
-    pub loader: Option<Loader>,
+    /// The training loader, started by the first step at `iteration`.
+    pub loader: Option<Batches>,
     /// Iterations completed.
     pub iteration: usize,
     /// Best evaluation so far.
@@ -72,9 +72,9 @@ impl Session {
     /// `resume`, restores the state of the folder's last checkpoint.
     pub fn open(cfg: &TrainConfig, resume: bool, device: &Device) -> Result<Self> {
         validate::validate(cfg)?;
-        let weights = resolve_configured_weights(cfg)?;
-        let backbone = build_backbone(cfg, weights.as_deref(), device)?;
-        let data = TrainData::open(cfg, &backbone.input_spec())?;
+        let model = build_model(cfg, true, device)?;
+        let backbone = model.backbone;
+        let data = TrainData::open(cfg, &backbone.input_spec(), model.tokenizer)?;
         validate::validate_sampling(cfg, &data.class_sizes())?;
         let sampler = data.sampler(cfg)?;
         let ctx = LossContext {
@@ -83,7 +83,7 @@ impl Session {
                 .keys()
                 .max()
                 .map_or(0, |&m| m as usize + 1),
-            dim: cfg.model.embedding_dim,
+            dim: backbone.embedding_dim(),
             seed: derive(cfg.run.seed, Purpose::Init, 0),
             device: device.clone(),
         };
@@ -95,7 +95,7 @@ impl Session {
             .map(|(i, v)| (format!("loss.{i}"), v))
             .collect();
         let optim = Optimizers::new(cfg, backbone.param_groups(), loss_params.clone())?;
-        let objective = Objective::new(cfg, loss, device)?;
+        let objective = Objective::new(cfg, loss, backbone.embedding_dim(), device)?;
 
         let dir = cfg.run.output_dir.join(&cfg.run.name);
         let ck_path = dir.join(checkpoint::LAST);

@@ -2,11 +2,11 @@
 
 use std::collections::BTreeMap;
 
+use super::batches::InputBatch;
 use candle_core::{DType, Tensor};
 use rand::SeedableRng;
 use rand::seq::index::sample;
 use rand_chacha::ChaCha8Rng;
-use xbn_data::loader::Batch;
 
 use super::drift::{drift_diagnostic, sample_positions};
 use super::evaluate::embed_items;
@@ -20,7 +20,7 @@ use crate::outputs::metrics::{DriftRecord, MetricsRecord};
 /// a non-finite loss); the other terms stay tensors until an iteration is logged.
 #[derive(Debug, Clone)]
 pub struct StepOutcome {
-    /// Images in the batch.
+    /// Images (or texts) in the batch.
     pub images: usize,
     /// `L_t`.
     pub total: f64,
@@ -43,8 +43,7 @@ impl Session {
         let batch = self.next_batch(t)?;
         let (indices, augmentation_seeds) = (batch.indices, batch.augmentation_seeds);
         let labels = self.data.labels_of(&indices);
-        let images = batch.images;
-        let z = self.backbone.forward(&images, true)?;
+        let z = self.backbone.forward(&batch.input, true)?;
         // The one finiteness check of the step: the libraries' own checks (one host read each)
         // are off, and a single scalar, L_t + Σ 0·Z (NaN if any embedding or the loss is not
         // finite, else exactly L_t), is read back.
@@ -72,7 +71,7 @@ impl Session {
 
     /// Batch `t` from the prefetching loader, which the first call starts at `t` (0, or the
     /// iteration a run resumes at) over the `P × K` sampler.
-    fn next_batch(&mut self, t: usize) -> Result<Batch> {
+    fn next_batch(&mut self, t: usize) -> Result<InputBatch> {
         if self.loader.is_none() {
             let sampler = self.sampler.take().ok_or(TrainError::LoaderOutOfStep {
                 iteration: t,
@@ -194,12 +193,12 @@ impl Session {
             .into_iter()
             .map(|(k, t)| Ok((k, t.copy()?)))
             .collect::<Result<std::collections::HashMap<_, _>>>()?;
-        let images = self.data.render_views(&views, &self.device)?;
+        let input = self.data.render_views(&views, &self.device)?;
         let batch = self.cfg.batch_size().max(2);
         let mut parts = Vec::new();
         for start in (0..views.len()).step_by(batch) {
-            let chunk = images.narrow(0, start, batch.min(views.len() - start))?;
-            let train_mode = chunk.dim(0)? > 1;
+            let chunk = input.narrow(start, batch.min(views.len() - start))?;
+            let train_mode = chunk.rows()? > 1;
             // Batch statistics as in training, but no autograd graph (inference mode).
             let z = xbn_nn::model::inference_mode(|| self.backbone.forward(&chunk, train_mode))?;
             parts.push(z);

@@ -48,14 +48,14 @@ pub fn bench_step(
     let loss_of = |z: &Tensor| loss_fn.forward(z, &labels, z, &labels, RefSet::SameAsAnchors);
 
     let step_times = time_runs(device, reps, || {
-        let loss = loss_of(&model.forward(&images, true)?)?;
+        let loss = loss_of(&model.forward(&images.clone().into(), true)?)?;
         opt.step(&loss.backward()?)?;
         Ok(())
     })?;
     let mut phases: [Vec<f64>; 4] = Default::default();
     for _ in 0..reps.iters {
         let mut clock = PhaseClock::start(device)?;
-        let features = model.features(&images, true)?;
+        let features = model.features(&images.clone().into(), true)?;
         phases[0].push(clock.lap()?);
         let loss = loss_of(&model.head(&features)?)?;
         phases[1].push(clock.lap()?);

@@ -1,0 +1,65 @@
+//! The position-wise feed-forward block.
+
+use candle_core::Tensor;
+
+use super::super::error::Result;
+use super::super::params::{ParamRole, ParamStore};
+use super::linear::Linear;
+
+/// The nonlinearity between the two linear maps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Activation {
+    /// `x · Φ(x)` with the exact normal CDF (`torch.nn.functional.gelu`, BERT's `gelu`).
+    Gelu,
+    /// The tanh approximation of GELU (`gelu_new`, `gelu_pytorch_tanh`).
+    GeluTanh,
+    /// `x · σ(1.702 x)` (CLIP's `quick_gelu`).
+    QuickGelu,
+    /// `max(x, 0)`.
+    Relu,
+}
+
+impl Activation {
+    /// Applies the activation elementwise.
+    pub fn apply(self, x: &Tensor) -> Result<Tensor> {
+        Ok(match self {
+            Activation::Gelu => x.gelu_erf()?,
+            Activation::GeluTanh => x.gelu()?,
+            Activation::QuickGelu => (x * candle_nn::ops::sigmoid(&(x * 1.702)?)?)?,
+            Activation::Relu => x.relu()?,
+        })
+    }
+}
+
+/// `FFN(x) = act(x W₁ᵀ + b₁) W₂ᵀ + b₂`, expanding `hidden` to `intermediate` and back.
+#[derive(Debug, Clone)]
+pub struct FeedForward {
+    up: Linear,
+    down: Linear,
+    activation: Activation,
+}
+
+impl FeedForward {
+    /// Fresh maps named `{up}.weight`/`.bias` and `{down}.weight`/`.bias`.
+    pub fn new(
+        store: &mut ParamStore,
+        (up, down): (&str, &str),
+        hidden: usize,
+        intermediate: usize,
+        activation: Activation,
+        std: f64,
+    ) -> Result<Self> {
+        let role = ParamRole::Backbone;
+        Ok(Self {
+            up: Linear::new(store, up, hidden, intermediate, std, true, role)?,
+            down: Linear::new(store, down, intermediate, hidden, std, true, role)?,
+            activation,
+        })
+    }
+
+    /// Maps `(…, hidden)` to `(…, hidden)`.
+    pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        self.down
+            .forward(&self.activation.apply(&self.up.forward(x)?)?)
+    }
+}
