@@ -33,6 +33,7 @@ mod pooling;
 mod resnet;
 mod small_cnn;
 pub mod transformer;
+mod vit;
 mod weights;
 
 use candle_core::Tensor;
@@ -50,9 +51,10 @@ pub use params::{ParamGroups, ParamRole, ParamRoles, ParamStore};
 pub use pooling::{Pooling, global_avg_pool};
 pub use resnet::{ResNet, ResNetConfig};
 pub use small_cnn::{SmallCnn, SmallCnnConfig};
+pub use vit::{VisionTransformer, VitConfig, VitFlavor, VitPooling, resample_positions};
 pub use weights::{
-    HubOptions, LoadOptions, LoadReport, WeightSource, hub_offline_from_env, load_weights,
-    resolve_weights,
+    HubOptions, LoadOptions, LoadReport, WeightSource, hub_offline_from_env, load_tensors,
+    load_weights, read_weight_file, resolve_weights,
 };
 
 /// The images an image backbone expects: size and the per-channel normalization
@@ -157,6 +159,18 @@ pub trait Backbone: Send + Sync {
 
     /// Every named tensor with its role.
     fn roles(&self) -> &ParamRoles;
+
+    /// The depth of a feature-extractor parameter for layer-wise learning-rate decay: 0 for the
+    /// input embeddings, `i + 1` for encoder layer `i`, up to [`Backbone::depth`] for the final
+    /// norm; `None` for the head and for backbones without such layers (the CNNs).
+    fn layer_depth(&self, _name: &str) -> Option<usize> {
+        None
+    }
+
+    /// The largest [`Backbone::layer_depth`] (0 without layers).
+    fn depth(&self) -> usize {
+        0
+    }
 }
 
 /// Checks that `images` is `(N, channels, H, W)` with `N ≥ 1`.

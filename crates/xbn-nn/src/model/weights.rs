@@ -166,6 +166,24 @@ impl LoadOptions {
         }
     }
 
+    /// A Hugging Face vision transformer checkpoint (`ViTModel` or a task model's `vit.` part,
+    /// `Dinov2Model`, a CLIP model's `vision_model.` part) or the model of an xbn-train
+    /// checkpoint: the head (`head.`) may be missing; poolers, classifiers and DINOv2's
+    /// `mask_token` are skipped.
+    pub fn pretrained_vit() -> Self {
+        Self {
+            allow_missing_prefixes: vec!["head.".into()],
+            ignore_prefixes: vec!["pooler.".into(), "classifier.".into()],
+            ignore_suffixes: vec!["embeddings.mask_token".into()],
+            checkpoint_prefixes: vec![
+                "model.".into(),
+                "vit.".into(),
+                "dinov2.".into(),
+                "vision_model.".into(),
+            ],
+        }
+    }
+
     /// A Hugging Face BERT checkpoint (`BertModel`, or a task model's `bert.` part) or the model
     /// of an xbn-train checkpoint: the head (`head.`) may be missing; the pooler, task heads
     /// (`pooler.`, `cls.`) and the `position_ids` buffer are skipped.
@@ -198,11 +216,25 @@ pub fn load_weights(
     path: &Path,
     opts: &LoadOptions,
 ) -> Result<LoadReport> {
-    let mut file =
-        candle_core::safetensors::load(path, &Device::Cpu).map_err(|e| ModelError::WeightFile {
-            path: path.to_path_buf(),
-            reason: e.to_string(),
-        })?;
+    let file = read_weight_file(path)?;
+    load_tensors(backbone, file, &path.display().to_string(), opts)
+}
+
+/// Every tensor of a safetensors file, on the CPU.
+pub fn read_weight_file(path: &Path) -> Result<HashMap<String, candle_core::Tensor>> {
+    candle_core::safetensors::load(path, &Device::Cpu).map_err(|e| ModelError::WeightFile {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    })
+}
+
+/// [`load_weights`] from tensors already read (`source_desc` names them in errors).
+pub fn load_tensors(
+    backbone: &dyn Backbone,
+    mut file: HashMap<String, candle_core::Tensor>,
+    source_desc: &str,
+    opts: &LoadOptions,
+) -> Result<LoadReport> {
     let prefix = opts
         .checkpoint_prefixes
         .iter()
@@ -269,7 +301,7 @@ pub fn load_weights(
     }
     if !problems.is_empty() {
         return Err(ModelError::WeightMismatch {
-            source_desc: path.display().to_string(),
+            source_desc: source_desc.to_string(),
             details: problems.trim_end().to_string(),
         });
     }

@@ -157,12 +157,34 @@ pub enum Backbone {
     /// A BERT-family sentence encoder (BERT, MiniLM, …) for texts: `model.weights` names its
     /// checkpoint folder or Hub repository (`config.json`, `tokenizer.json`, weights).
     Bert,
+    /// A vision transformer (Hugging Face `ViTModel`, `google/vit-*`).
+    Vit,
+    /// DINOv2 (Hugging Face `Dinov2Model`, `facebook/dinov2-*`).
+    Dinov2,
+    /// CLIP's image tower (`openai/clip-vit-*`).
+    ClipVision,
 }
 
 impl Backbone {
     /// Whether it embeds texts (else images).
     pub fn is_text(self) -> bool {
         matches!(self, Backbone::Bert)
+    }
+
+    /// The vision-transformer flavor, for `vit`, `dinov2` and `clip-vision`.
+    pub fn vit_flavor(self) -> Option<xbn_nn::model::VitFlavor> {
+        use xbn_nn::model::VitFlavor;
+        match self {
+            Backbone::Vit => Some(VitFlavor::Vit),
+            Backbone::Dinov2 => Some(VitFlavor::Dinov2),
+            Backbone::ClipVision => Some(VitFlavor::ClipVision),
+            _ => None,
+        }
+    }
+
+    /// Whether it is a transformer (text or vision).
+    pub fn is_transformer(self) -> bool {
+        self.is_text() || self.vit_flavor().is_some()
     }
 }
 
@@ -182,6 +204,20 @@ pub struct ModelConfig {
     /// Text backbones: the longest token sequence, special tokens included; 0: the
     /// checkpoint's `max_seq_length` (sentence-transformers), else `max_position_embeddings`.
     pub max_length: usize,
+    /// Vision transformers without a checkpoint folder: the shape, `t16`, `s16`, `b16`, `s14`,
+    /// `b14`, `b32` (tiny/small/base, patch size), or `HIDDENxLAYERSxHEADS/PATCH` (e.g.
+    /// `32x2x4/8`); empty: the checkpoint's `config.json`, else `s16`.
+    pub variant: String,
+    /// Vision transformers: the input side in pixels; 0: the backbone's own (224 px, or the
+    /// checkpoint's image size). CNNs take `data.image_size`.
+    pub image_size: usize,
+    /// Vision transformers: the per-channel mean of the input normalization; absent: the
+    /// backbone's (ViT 0.5, DINOv2 ImageNet, CLIP its own).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image_mean: Option<[f32; 3]>,
+    /// Vision transformers: the per-channel standard deviation; absent: the backbone's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image_std: Option<[f32; 3]>,
     /// Use only the local Hugging Face cache (no network).
     pub offline: bool,
     /// Keep BatchNorm in inference mode with frozen statistics and affine parameters.
@@ -226,6 +262,17 @@ impl PoolingKind {
         }
     }
 
+    /// The pooling of a vision transformer: `auto` and `cls` pool the class token, `avg` the
+    /// mean of the patch tokens; `None` for `max` and `avg+max`.
+    pub fn for_vit(self) -> Option<xbn_nn::model::VitPooling> {
+        use xbn_nn::model::VitPooling;
+        match self {
+            PoolingKind::Auto | PoolingKind::Cls => Some(VitPooling::Cls),
+            PoolingKind::Avg => Some(VitPooling::MeanPatches),
+            PoolingKind::Max | PoolingKind::AvgMax => None,
+        }
+    }
+
     /// The token pooling of a text encoder whose checkpoint says `checkpoint`; `None` for the
     /// CNN poolings `max` and `avg+max`.
     pub fn for_text(
@@ -252,6 +299,10 @@ impl Default for ModelConfig {
             freeze_bn: false,
             channels: vec![64, 128, 256, 512],
             max_length: 0,
+            variant: String::new(),
+            image_size: 0,
+            image_mean: None,
+            image_std: None,
             pooling: PoolingKind::Auto,
         }
     }
@@ -437,6 +488,10 @@ pub struct OptimConfig {
     pub gamma: f64,
     /// Clip the global gradient norm to this value (0: off).
     pub grad_clip: f64,
+    /// Layer-wise learning-rate decay of transformer backbones: a parameter at depth `l` of
+    /// `L` (embeddings 0, layer `i` at `i + 1`) trains at `lr_backbone · layer_decay^(L − l)`;
+    /// 1 turns it off (every backbone parameter at `lr_backbone`).
+    pub layer_decay: f64,
 }
 
 impl Default for OptimConfig {
@@ -452,6 +507,7 @@ impl Default for OptimConfig {
             step_size: 1000,
             gamma: 0.1,
             grad_clip: 0.0,
+            layer_decay: 1.0,
         }
     }
 }

@@ -73,10 +73,28 @@ pub fn validate(cfg: &TrainConfig) -> Result<()> {
                 cfg.model.pooling
             ));
         }
+    } else if cfg.model.backbone.vit_flavor().is_some() {
+        if cfg.model.pooling.for_vit().is_none() {
+            problems.push(format!(
+                "model.pooling = {:?} is a CNN pooling; vision transformers take auto, cls or avg (mean of the patch tokens)",
+                cfg.model.pooling
+            ));
+        }
     } else if cfg.model.pooling.for_cnn().is_none() {
         problems.push(format!(
             "model.pooling = {:?} needs a transformer backbone; CNNs take auto, avg, max or avg+max",
             cfg.model.pooling
+        ));
+    }
+    if !(cfg.optim.layer_decay > 0.0 && cfg.optim.layer_decay <= 1.0) {
+        problems.push(format!(
+            "optim.layer_decay = {} must be in (0, 1] (1: off)",
+            cfg.optim.layer_decay
+        ));
+    } else if cfg.optim.layer_decay < 1.0 && !cfg.model.backbone.is_transformer() {
+        problems.push(format!(
+            "optim.layer_decay = {} needs a transformer backbone ({:?} has no layers to decay over)",
+            cfg.optim.layer_decay, cfg.model.backbone
         ));
     }
     for (key, v) in [

@@ -11,8 +11,8 @@ use crate::config::{Backbone as BackboneKind, TrainConfig};
 use crate::error::{Result, TrainError};
 use xbn_nn::model::{
     Backbone, BatchNormMode, BertConfig, BertEncoder, HubOptions, LoadOptions, ResNet,
-    ResNetConfig, SentenceLayout, SmallCnn, SmallCnnConfig, WeightSource, load_weights,
-    resolve_weights,
+    ResNetConfig, SentenceLayout, SmallCnn, SmallCnnConfig, VisionTransformer, VitConfig,
+    VitFlavor, WeightSource, load_weights, resolve_weights,
 };
 
 /// The network of a configuration, and for text backbones the tokenizer of its checkpoint.
@@ -29,7 +29,7 @@ pub struct Model {
 /// checkpoint's model (resume, `embed`, `eval`). A text backbone always reads its checkpoint
 /// folder's `config.json` and `tokenizer.json`.
 pub fn build_model(cfg: &TrainConfig, pretrained: bool, device: &Device) -> Result<Model> {
-    if !cfg.model.backbone.is_text() {
+    if !cfg.model.backbone.is_transformer() {
         let weights = if pretrained {
             resolve_configured_weights(cfg)?
         } else {
@@ -42,6 +42,12 @@ pub fn build_model(cfg: &TrainConfig, pretrained: bool, device: &Device) -> Resu
     }
     let mut hub = HubOptions::from_env();
     hub.offline |= cfg.model.offline;
+    if let Some(flavor) = cfg.model.backbone.vit_flavor() {
+        return Ok(Model {
+            backbone: Box::new(build_vision(cfg, flavor, &hub, pretrained, device)?),
+            tokenizer: None,
+        });
+    }
     let layout = SentenceLayout::resolve(cfg.model.weights.trim(), &hub)?;
     let mut config = BertConfig::from_file(&layout.config)?;
     config.seed = cfg.run.seed;
@@ -90,6 +96,95 @@ pub fn build_model(cfg: &TrainConfig, pretrained: bool, device: &Device) -> Resu
         backbone: Box::new(backbone),
         tokenizer: Some(Arc::new(tokenizer)),
     })
+}
+
+/// A vision transformer: its shape from the checkpoint's `config.json` (a folder or `hf:`
+/// repository in `model.weights`) unless `model.variant` names one; weights from the
+/// checkpoint's `model.safetensors` or a safetensors file, position grids resampled to the
+/// input size.
+fn build_vision(
+    cfg: &TrainConfig,
+    flavor: VitFlavor,
+    hub: &HubOptions,
+    pretrained: bool,
+    device: &Device,
+) -> Result<VisionTransformer> {
+    let spec = cfg.model.weights.trim();
+    let (config_file, weight_file) = match WeightSource::parse(spec) {
+        _ if spec.is_empty() => (None, None),
+        WeightSource::Hub {
+            repo,
+            revision,
+            file,
+        } => {
+            let fetch = |file: &str| {
+                resolve_weights(
+                    &WeightSource::Hub {
+                        repo: repo.clone(),
+                        revision: revision.clone(),
+                        file: file.to_string(),
+                    },
+                    hub,
+                )
+            };
+            let config = if cfg.model.variant.trim().is_empty() {
+                Some(fetch("config.json")?)
+            } else {
+                None
+            };
+            let weights = if pretrained {
+                Some(fetch(&file)?)
+            } else {
+                None
+            };
+            (config, weights)
+        }
+        WeightSource::File(path) if path.is_dir() => {
+            let config = Some(path.join("config.json")).filter(|p| p.is_file());
+            (config, Some(path.join("model.safetensors")))
+        }
+        WeightSource::File(path) => (None, Some(path)),
+    };
+    let head = cfg.model.embedding_dim;
+    let mut config = match (config_file, cfg.model.variant.trim()) {
+        (Some(file), "") => VitConfig::from_file(&file, flavor, head)?,
+        (_, "") => VitConfig::from_variant(flavor, "s16", head)?,
+        (_, variant) => VitConfig::from_variant(flavor, variant, head)?,
+    };
+    config.seed = cfg.run.seed;
+    config.pooling = cfg.model.pooling.for_vit().ok_or_else(|| {
+        TrainError::Config(format!(
+            "model.pooling = {:?} does not apply to vision transformers (auto, cls or avg)",
+            cfg.model.pooling
+        ))
+    })?;
+    if cfg.model.image_size > 0 {
+        config.input_size = cfg.model.image_size;
+    }
+    if let Some(mean) = cfg.model.image_mean {
+        config.mean = mean;
+    }
+    if let Some(std) = cfg.model.image_std {
+        config.std = std;
+    }
+    let vit = VisionTransformer::new(&config, DType::F32, device)?;
+    if let (true, Some(path)) = (pretrained, weight_file) {
+        let report = vit.load_pretrained(&path, &LoadOptions::pretrained_vit())?;
+        log_load(&report, &path);
+    }
+    let e = &config.encoder;
+    tracing::info!(
+        "{}: {} layers, hidden {}, {} heads, patch {}, {} px, {:?} pooling, head → {}",
+        flavor.name(),
+        e.num_hidden_layers,
+        e.hidden_size,
+        e.num_attention_heads,
+        e.patch_size,
+        config.input_size,
+        config.pooling,
+        config.head_dim
+    );
+    Ok(vit)
 }
 
 fn log_load(report: &xbn_nn::model::LoadReport, path: &std::path::Path) {
@@ -149,9 +244,12 @@ fn build_backbone(
             };
             Box::new(SmallCnn::new(&c, DType::F32, device)?)
         }
-        BackboneKind::Bert => {
+        BackboneKind::Bert
+        | BackboneKind::Vit
+        | BackboneKind::Dinov2
+        | BackboneKind::ClipVision => {
             return Err(TrainError::Config(
-                "the text backbone is built by build_model".into(),
+                "transformer backbones are built by build_model".into(),
             ));
         }
         BackboneKind::Resnet50 => {

@@ -94,7 +94,7 @@ impl Session {
             .enumerate()
             .map(|(i, v)| (format!("loss.{i}"), v))
             .collect();
-        let optim = Optimizers::new(cfg, backbone.param_groups(), loss_params.clone())?;
+        let optim = Optimizers::new(cfg, backbone.as_ref(), loss_params.clone())?;
         let objective = Objective::new(cfg, loss, backbone.embedding_dim(), device)?;
 
         let dir = cfg.run.output_dir.join(&cfg.run.name);

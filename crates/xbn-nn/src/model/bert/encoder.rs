@@ -141,4 +141,17 @@ impl Backbone for BertEncoder {
     fn roles(&self) -> &ParamRoles {
         &self.roles
     }
+
+    /// 0 for the embeddings, `i + 1` for layer `i`; `None` for the head.
+    fn layer_depth(&self, name: &str) -> Option<usize> {
+        if name.starts_with("embeddings.") {
+            return Some(0);
+        }
+        let rest = name.strip_prefix("encoder.layer.")?;
+        Some(rest.split('.').next()?.parse::<usize>().ok()? + 1)
+    }
+
+    fn depth(&self) -> usize {
+        self.layers.len()
+    }
 }

@@ -34,7 +34,7 @@ impl BertLayer {
                 &names,
                 e.hidden_size,
                 e.num_attention_heads,
-                std,
+                (std, std),
             )?,
             attention_norm: LayerNorm::new(
                 store,
@@ -51,7 +51,7 @@ impl BertLayer {
                 e.hidden_size,
                 e.intermediate_size,
                 config.activation(),
-                std,
+                (std, std),
             )?,
             output_norm: LayerNorm::new(
                 store,

@@ -42,13 +42,14 @@ pub struct SelfAttention {
 }
 
 impl SelfAttention {
-    /// Fresh projections of `hidden` features (weights `N(0, std²)`, zero biases).
+    /// Fresh projections of `hidden` features: query, key and value weights `N(0, std_in²)`,
+    /// the output projection's `N(0, std_out²)`, zero biases.
     pub fn new(
         store: &mut ParamStore,
         names: &AttentionNames,
         hidden: usize,
         heads: usize,
-        std: f64,
+        (std_in, std_out): (f64, f64),
     ) -> Result<Self> {
         if heads == 0 || hidden % heads != 0 {
             return Err(ModelError::InvalidConfig(format!(
@@ -58,10 +59,10 @@ impl SelfAttention {
         }
         let role = ParamRole::Backbone;
         Ok(Self {
-            query: Linear::new(store, &names.query, hidden, hidden, std, true, role)?,
-            key: Linear::new(store, &names.key, hidden, hidden, std, true, role)?,
-            value: Linear::new(store, &names.value, hidden, hidden, std, true, role)?,
-            output: Linear::new(store, &names.output, hidden, hidden, std, true, role)?,
+            query: Linear::new(store, &names.query, hidden, hidden, std_in, true, role)?,
+            key: Linear::new(store, &names.key, hidden, hidden, std_in, true, role)?,
+            value: Linear::new(store, &names.value, hidden, hidden, std_in, true, role)?,
+            output: Linear::new(store, &names.output, hidden, hidden, std_out, true, role)?,
             heads,
             head_dim: hidden / heads,
         })

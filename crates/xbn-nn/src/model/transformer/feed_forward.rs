@@ -40,19 +40,20 @@ pub struct FeedForward {
 }
 
 impl FeedForward {
-    /// Fresh maps named `{up}.weight`/`.bias` and `{down}.weight`/`.bias`.
+    /// Fresh maps named `{up}.weight`/`.bias` (weights `N(0, std_up²)`) and
+    /// `{down}.weight`/`.bias` (`N(0, std_down²)`), zero biases.
     pub fn new(
         store: &mut ParamStore,
         (up, down): (&str, &str),
         hidden: usize,
         intermediate: usize,
         activation: Activation,
-        std: f64,
+        (std_up, std_down): (f64, f64),
     ) -> Result<Self> {
         let role = ParamRole::Backbone;
         Ok(Self {
-            up: Linear::new(store, up, hidden, intermediate, std, true, role)?,
-            down: Linear::new(store, down, intermediate, hidden, std, true, role)?,
+            up: Linear::new(store, up, hidden, intermediate, std_up, true, role)?,
+            down: Linear::new(store, down, intermediate, hidden, std_down, true, role)?,
             activation,
         })
     }
