@@ -18,7 +18,11 @@
 //! | `r50b64` | ResNet-50 (`d = 128`), training step | 64 | 224 | 1, 2 |
 //! | `r50embed` | ResNet-50 `embed` (inference mode) | 128 | 224 | 1, 2 |
 //! | `cnnembed` | small CNN `embed` (inference mode) | 256 | 32 | 3, 10 |
+//! | `minilm` | BERT in all-MiniLM-L6-v2's shape (mean pooling, no head), training step | 64 | 128 tokens | 1, 3 |
+//! | `vits16` | ViT-S/16 (`d = 128`, class token), training step | 16 | 224 | 1, 3 |
 //!
+//! The transformers are randomly initialized (speed does not depend on the weights); `minilm`'s
+//! input is 128 random token ids per row, every position a token.
 //! `W` untimed warm-up steps, then `R` timed ones: training runs thousands of steps, so the
 //! steady state is what counts (the first steps of a process also pay for the allocator's and the
 //! thread pools' start). Prints one JSON object (and writes it to `--json`): `name`, `engine`,
@@ -29,7 +33,10 @@
 use std::time::Instant;
 
 use candle_core::{DType, Device, Tensor};
-use xbn_nn::model::{Backbone, ResNet, ResNetConfig, SmallCnn, SmallCnnConfig};
+use xbn_nn::model::{
+    Backbone, BertConfig, BertEncoder, Input, ResNet, ResNetConfig, SmallCnn, SmallCnnConfig,
+    Tokens, VisionTransformer, VitConfig, VitFlavor,
+};
 use xbn_nn::optim::{AdamW, AdamWConfig, Optimizer, ParamGroup};
 
 type BoxError = Box<dyn std::error::Error>;
@@ -39,6 +46,8 @@ type BoxError = Box<dyn std::error::Error>;
 enum Model {
     SmallCnn,
     ResNet50,
+    MiniLm,
+    VitS16,
 }
 
 struct Workload {
@@ -51,7 +60,7 @@ struct Workload {
     default_reps: usize,
 }
 
-const WORKLOADS: [Workload; 6] = [
+const WORKLOADS: [Workload; 8] = [
     Workload {
         name: "cnn32",
         model: Model::SmallCnn,
@@ -105,6 +114,24 @@ const WORKLOADS: [Workload; 6] = [
         train: false,
         default_warmup: 3,
         default_reps: 10,
+    },
+    Workload {
+        name: "minilm",
+        model: Model::MiniLm,
+        batch: 64,
+        size: 128,
+        train: true,
+        default_warmup: 1,
+        default_reps: 3,
+    },
+    Workload {
+        name: "vits16",
+        model: Model::VitS16,
+        batch: 16,
+        size: 224,
+        train: true,
+        default_warmup: 1,
+        default_reps: 3,
     },
 ];
 
@@ -187,13 +214,37 @@ fn build(model: Model, size: usize, dev: &Device) -> Result<Box<dyn Backbone>, B
             DType::F32,
             dev,
         )?),
+        Model::MiniLm => {
+            // all-MiniLM-L6-v2's config.json.
+            let mut c = BertConfig::tiny(30522, 384, 6, 12);
+            c.encoder.intermediate_size = 1536;
+            c.encoder.max_position_embeddings = 512;
+            Box::new(BertEncoder::new(&c, DType::F32, dev)?)
+        }
+        Model::VitS16 => Box::new(VisionTransformer::new(
+            &VitConfig::small(VitFlavor::Vit, 16, 128),
+            DType::F32,
+            dev,
+        )?),
+    })
+}
+
+/// The workload's input: images `(batch, 3, size, size)`, or `size` random token ids per row.
+fn input(model: Model, batch: usize, size: usize, dev: &Device) -> Result<Input, BoxError> {
+    Ok(match model {
+        Model::MiniLm => {
+            let ids = Tensor::rand(2f32, 30000.0, (batch, size), dev)?.to_dtype(DType::U32)?;
+            let mask = Tensor::ones((batch, size), DType::U32, dev)?;
+            Input::Tokens(Tokens { ids, mask })
+        }
+        _ => Input::Images(Tensor::randn(0f32, 1.0, (batch, 3, size, size), dev)?),
     })
 }
 
 /// Wall-clock milliseconds of `warmup + reps` training steps, the warm-up ones dropped.
 fn time_train(
     net: &dyn Backbone,
-    images: &Tensor,
+    images: &Input,
     warmup: usize,
     reps: usize,
 ) -> Result<Vec<f64>, BoxError> {
@@ -208,10 +259,10 @@ fn time_train(
     let mut times = Vec::with_capacity(warmup + reps);
     for _ in 0..warmup + reps {
         let start = Instant::now();
-        let z = net.forward(&images.clone().into(), true)?;
+        let z = net.forward(images, true)?;
         let loss = z.matmul(&z.t()?)?.sum_all()?;
         opt.step(&loss.backward()?)?;
-        images.device().synchronize()?;
+        dev_of(images).synchronize()?;
         times.push(start.elapsed().as_secs_f64() * 1e3);
     }
     Ok(times.split_off(warmup))
@@ -221,15 +272,15 @@ fn time_train(
 /// dropped.
 fn time_embed(
     net: &dyn Backbone,
-    images: &Tensor,
+    images: &Input,
     warmup: usize,
     reps: usize,
 ) -> Result<Vec<f64>, BoxError> {
     let mut times = Vec::with_capacity(warmup + reps);
     for _ in 0..warmup + reps {
         let start = Instant::now();
-        let z = net.embed(&images.clone().into())?;
-        images.device().synchronize()?;
+        let z = net.embed(images)?;
+        dev_of(images).synchronize()?;
         times.push(start.elapsed().as_secs_f64() * 1e3);
         drop(z);
     }
@@ -269,7 +320,7 @@ fn main() -> Result<(), BoxError> {
         .chain(groups.head.iter())
         .map(|(_, v)| v.as_tensor().elem_count())
         .sum();
-    let images = Tensor::randn(0f32, 1.0, (w.batch, 3, w.size, w.size), &dev)?;
+    let images = input(w.model, w.batch, w.size, &dev)?;
     let times = if w.train {
         time_train(net.as_ref(), &images, args.warmup, args.reps)?
     } else {
@@ -307,4 +358,11 @@ fn main() -> Result<(), BoxError> {
         std::fs::write(path, format!("{line}\n"))?;
     }
     Ok(())
+}
+
+fn dev_of(input: &Input) -> Device {
+    match input {
+        Input::Images(t) => t.device().clone(),
+        Input::Tokens(t) => t.ids.device().clone(),
+    }
 }

@@ -13,7 +13,11 @@ PyTorch's default AdamW implementation for the CPU). r50embed (128, 224, 1, 2) a
 The small CNN replicates xbn-nn's `SmallCnn` default: blocks of conv3x3 (padding 1, no bias) ->
 BatchNorm2d -> ReLU with channels 32, 64, 128, 256, every block stride 2, global average pool,
 Linear(256, 128), L2 normalize. ResNet-50 is torchvision's `resnet50()` (random init) with `fc`
-replaced by the head Linear(2048, 128) + L2 normalize. W warm-up steps, then R timed ones; one
+replaced by the head Linear(2048, 128) + L2 normalize. minilm (64 rows of 128 random token ids)
+is transformers' `BertModel` in all-MiniLM-L6-v2's shape, mean pooling over the (all-ones)
+attention mask, L2 normalize, no head; vits16 (16, 224) is `ViTModel` (ViT-S/16: 384 wide, 12
+layers of 6 heads), class token, Linear(384, 128), L2 normalize; both random init, dropout 0
+(xbn's transformers have none), transformers' default attention (SDPA). W warm-up steps, then R timed ones; one
 workload per process so that a runner can read its peak RSS. Threads: --threads, else
 $OMP_NUM_THREADS, else the machine's cores. Prints (and writes to --json) one JSON line.
 """
@@ -33,6 +37,8 @@ WORKLOADS = {
     "r50b64": ("r50", 64, 224, True, 1, 2),
     "r50embed": ("r50", 128, 224, False, 1, 2),
     "cnnembed": ("cnn", 256, 32, False, 3, 10),
+    "minilm": ("minilm", 64, 128, True, 1, 3),
+    "vits16": ("vits16", 16, 224, True, 1, 3),
 }
 
 
@@ -91,12 +97,51 @@ def main():
         def forward(self, x):
             return F.normalize(self.head(self.body(x)), dim=1)
 
-    model = SmallCnn() if kind == "cnn" else ResNet50()
+    class MiniLm(nn.Module):
+        def __init__(self):
+            super().__init__()
+            from transformers import BertConfig, BertModel
+
+            config = BertConfig(
+                vocab_size=30522, hidden_size=384, num_hidden_layers=6, num_attention_heads=12,
+                intermediate_size=1536, hidden_act="gelu", hidden_dropout_prob=0.0,
+                attention_probs_dropout_prob=0.0, max_position_embeddings=512,
+            )
+            self.body = BertModel(config, add_pooling_layer=False)
+            self.head = nn.Identity()
+
+        def forward(self, ids):
+            mask = torch.ones_like(ids)
+            h = self.body(input_ids=ids, attention_mask=mask).last_hidden_state
+            m = mask.unsqueeze(-1).to(h.dtype)
+            return F.normalize((h * m).sum(1) / m.sum(1).clamp(min=1e-9), dim=1)
+
+    class VitS16(nn.Module):
+        def __init__(self, dim=128):
+            super().__init__()
+            from transformers import ViTConfig, ViTModel
+
+            config = ViTConfig(
+                hidden_size=384, num_hidden_layers=12, num_attention_heads=6,
+                intermediate_size=1536, image_size=224, patch_size=16, hidden_dropout_prob=0.0,
+                attention_probs_dropout_prob=0.0,
+            )
+            self.body = ViTModel(config, add_pooling_layer=False)
+            self.head = nn.Linear(384, dim)
+
+        def forward(self, x):
+            h = self.body(pixel_values=x).last_hidden_state
+            return F.normalize(self.head(h[:, 0]), dim=1)
+
+    model = {"cnn": SmallCnn, "r50": ResNet50, "minilm": MiniLm, "vits16": VitS16}[kind]()
     head = list(model.head.parameters())
     head_ids = {id(p) for p in head}
     backbone = [p for p in model.parameters() if id(p) not in head_ids]
     params = sum(p.numel() for p in model.parameters() if p.requires_grad)
-    images = torch.randn(batch, 3, size, size)
+    if kind == "minilm":
+        images = torch.randint(2, 30000, (batch, size))
+    else:
+        images = torch.randn(batch, 3, size, size)
 
     times = []
     if train:

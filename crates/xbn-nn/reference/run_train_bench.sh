@@ -11,7 +11,7 @@
 # medians, spread = min–max of those) is written to $OUT/table.md and printed. Not run by CI.
 #
 # Environment:
-#   WORKLOADS  subset, e.g. WORKLOADS="cnn32 cnn48" (default: all six)
+#   WORKLOADS  subset, e.g. WORKLOADS="cnn32 cnn48" (default: all eight)
 #   PYTHON     interpreter with torch + torchvision (default: <repo>/.venv/bin/python)
 #   THREADS    threads for both engines (default: nproc)
 #   REPS       timed reps per invocation for both engines (default: each workload's own)
@@ -24,12 +24,12 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../../.." && pwd)
 PY=${PYTHON:-$ROOT/.venv/bin/python}
 THREADS=${THREADS:-$(nproc)}
-WORKLOADS=${WORKLOADS:-"cnn32 cnn48 r50b16 r50b64 r50embed cnnembed"}
+WORKLOADS=${WORKLOADS:-"cnn32 cnn48 r50b16 r50b64 r50embed cnnembed minilm vits16"}
 OUT=${OUT:-$ROOT/target/train-bench}
 for w in $WORKLOADS; do
   case $w in
-    cnn32 | cnn48 | r50b16 | r50b64 | r50embed | cnnembed) ;;
-    *) echo "error: unknown workload $w (known: cnn32 cnn48 r50b16 r50b64 r50embed cnnembed)" >&2; exit 2 ;;
+    cnn32 | cnn48 | r50b16 | r50b64 | r50embed | cnnembed | minilm | vits16) ;;
+    *) echo "error: unknown workload $w (known: cnn32 cnn48 r50b16 r50b64 r50embed cnnembed minilm vits16)" >&2; exit 2 ;;
   esac
 done
 REPS_ARGS=()
