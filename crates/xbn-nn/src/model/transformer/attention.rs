@@ -1,6 +1,6 @@
 //! Multi-head self-attention with separate query, key and value projections.
 
-use candle_core::{D, DType, Tensor};
+use candle_core::{DType, Tensor};
 
 use super::super::error::{ModelError, Result};
 use super::super::params::{ParamRole, ParamStore};
@@ -88,7 +88,7 @@ impl SelfAttention {
             Some(b) => scores.broadcast_add(b)?,
             None => scores,
         };
-        let weights = candle_nn::ops::softmax(&scores, D::Minus1)?;
+        let weights = crate::kernels::softmax_last_dim(&scores)?;
         let context = weights
             .matmul(&v)?
             .transpose(1, 2)?

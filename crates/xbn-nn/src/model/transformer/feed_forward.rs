@@ -9,7 +9,8 @@ use super::linear::Linear;
 /// The nonlinearity between the two linear maps.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Activation {
-    /// `x · Φ(x)` with the exact normal CDF (`torch.nn.functional.gelu`, BERT's `gelu`).
+    /// `x · Φ(x)` with the exact normal CDF (`torch.nn.functional.gelu`, BERT's `gelu`;
+    /// [`crate::kernels::gelu_erf`]).
     Gelu,
     /// The tanh approximation of GELU (`gelu_new`, `gelu_pytorch_tanh`).
     GeluTanh,
@@ -23,7 +24,7 @@ impl Activation {
     /// Applies the activation elementwise.
     pub fn apply(self, x: &Tensor) -> Result<Tensor> {
         Ok(match self {
-            Activation::Gelu => x.gelu_erf()?,
+            Activation::Gelu => crate::kernels::gelu_erf(x)?,
             Activation::GeluTanh => x.gelu()?,
             Activation::QuickGelu => (x * candle_nn::ops::sigmoid(&(x * 1.702)?)?)?,
             Activation::Relu => x.relu()?,

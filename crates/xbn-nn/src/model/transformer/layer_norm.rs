@@ -1,33 +1,12 @@
 //! Layer normalization over the last dimension, differentiable.
 
-use candle_core::{D, DType, Tensor, Var};
+use candle_core::{Tensor, Var};
 
 use super::super::error::Result;
 use super::super::inference::param;
 use super::super::params::{ParamRole, ParamStore};
 
-/// `y = (x − μ) / √(σ² + ε) · γ + β` over the last dimension of `x`, with
-/// `μ = mean(x)` and `σ² = mean((x − μ)²)` (the biased variance, as `torch.nn.LayerNorm`),
-/// computed in f32 for half-precision input.
-///
-/// Built from candle ops that all have a backward (sum, broadcast arithmetic, sqrt), unlike
-/// candle-nn's fused `ops::layer_norm`.
-pub fn layer_norm(x: &Tensor, gamma: &Tensor, beta: &Tensor, eps: f64) -> Result<Tensor> {
-    let dtype = x.dtype();
-    let x = match dtype {
-        DType::F16 | DType::BF16 => x.to_dtype(DType::F32)?,
-        _ => x.clone(),
-    };
-    let d = x.dim(D::Minus1)? as f64;
-    let mean = (x.sum_keepdim(D::Minus1)? / d)?;
-    let centred = x.broadcast_sub(&mean)?;
-    let var = (centred.sqr()?.sum_keepdim(D::Minus1)? / d)?;
-    let normed = centred.broadcast_div(&(var + eps)?.sqrt()?)?;
-    Ok(normed
-        .to_dtype(dtype)?
-        .broadcast_mul(gamma)?
-        .broadcast_add(beta)?)
-}
+pub use crate::kernels::layer_norm;
 
 /// A layer normalization with learned scale `γ` (`{prefix}.weight`, ones) and shift `β`
 /// (`{prefix}.bias`, zeros); see [`layer_norm`].
@@ -53,8 +32,13 @@ impl LayerNorm {
         })
     }
 
-    /// Normalizes the last dimension of `x`.
+    /// Normalizes the last dimension of `x` ([`layer_norm`]).
     pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        layer_norm(x, &param(&self.gamma), &param(&self.beta), self.eps)
+        Ok(layer_norm(
+            x,
+            &param(&self.gamma),
+            &param(&self.beta),
+            self.eps,
+        )?)
     }
 }
