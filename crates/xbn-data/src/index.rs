@@ -117,6 +117,19 @@ pub struct DatasetIndex {
 }
 
 impl DatasetIndex {
+    /// Item `i`, asked for by batch `batch` of a loader: out of range is a
+    /// [`DataError::Config`](crate::DataError::Config) naming the batch, the index and the
+    /// dataset.
+    pub fn batch_item(&self, batch: usize, i: usize) -> Result<&Item> {
+        self.items.get(i).ok_or_else(|| {
+            crate::DataError::Config(format!(
+                "batch {batch}: index {i} out of range ({} items in {})",
+                self.items.len(),
+                self.name
+            ))
+        })
+    }
+
     /// Indices (into `items`) of the items of one split.
     pub fn split_indices(&self, split: Split) -> Vec<usize> {
         (0..self.items.len())

@@ -64,13 +64,7 @@ impl Job {
             skipped: Vec::new(),
         };
         for &i in indices {
-            let item = self.index.items.get(i).ok_or_else(|| {
-                DataError::Config(format!(
-                    "batch {number}: index {i} out of range ({} items in {})",
-                    self.index.items.len(),
-                    self.index.name
-                ))
-            })?;
+            let item = self.index.batch_item(number, i)?;
             let image = match load_image(&item.source) {
                 Ok(image) => image,
                 Err(e @ DataError::Decode { .. }) if self.skip_corrupt => {

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use candle_core::{Device, Tensor};
 
 use super::{TextTokenizer, text_of};
-use crate::{DataError, DatasetIndex, Result};
+use crate::{DatasetIndex, Result};
 
 /// One batch of tokenized texts.
 #[derive(Debug)]
@@ -99,13 +99,7 @@ impl TextLoader {
         let mut texts = Vec::with_capacity(indices.len());
         let mut labels = Vec::with_capacity(indices.len());
         for &i in &indices {
-            let item = self.index.items.get(i).ok_or_else(|| {
-                DataError::Config(format!(
-                    "batch {number}: index {i} out of range ({} items in {})",
-                    self.index.items.len(),
-                    self.index.name
-                ))
-            })?;
+            let item = self.index.batch_item(number, i)?;
             texts.push(text_of(item)?);
             labels.push(item.label);
         }

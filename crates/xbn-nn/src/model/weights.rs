@@ -132,6 +132,20 @@ pub fn resolve_weights(source: &WeightSource, hub: &HubOptions) -> Result<PathBu
         .map_err(|e| hub_err(e.to_string()))
 }
 
+impl WeightSource {
+    /// Another file of the same Hub repository and revision (`None` for a local file).
+    pub fn sibling(&self, file: &str) -> Option<WeightSource> {
+        match self {
+            WeightSource::Hub { repo, revision, .. } => Some(WeightSource::Hub {
+                repo: repo.clone(),
+                revision: revision.clone(),
+                file: file.to_string(),
+            }),
+            WeightSource::File(_) => None,
+        }
+    }
+}
+
 /// Which differences between a weight file and the model are acceptable.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct LoadOptions {

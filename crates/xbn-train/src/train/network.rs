@@ -110,30 +110,16 @@ fn build_vision(
     device: &Device,
 ) -> Result<VisionTransformer> {
     let spec = cfg.model.weights.trim();
-    let (config_file, weight_file) = match WeightSource::parse(spec) {
+    let source = WeightSource::parse(spec);
+    let (config_file, weight_file) = match &source {
         _ if spec.is_empty() => (None, None),
-        WeightSource::Hub {
-            repo,
-            revision,
-            file,
-        } => {
-            let fetch = |file: &str| {
-                resolve_weights(
-                    &WeightSource::Hub {
-                        repo: repo.clone(),
-                        revision: revision.clone(),
-                        file: file.to_string(),
-                    },
-                    hub,
-                )
-            };
-            let config = if cfg.model.variant.trim().is_empty() {
-                Some(fetch("config.json")?)
-            } else {
-                None
+        WeightSource::Hub { .. } => {
+            let config = match source.sibling("config.json") {
+                Some(s) if cfg.model.variant.trim().is_empty() => Some(resolve_weights(&s, hub)?),
+                _ => None,
             };
             let weights = if pretrained {
-                Some(fetch(&file)?)
+                Some(resolve_weights(&source, hub)?)
             } else {
                 None
             };
@@ -143,7 +129,7 @@ fn build_vision(
             let config = Some(path.join("config.json")).filter(|p| p.is_file());
             (config, Some(path.join("model.safetensors")))
         }
-        WeightSource::File(path) => (None, Some(path)),
+        WeightSource::File(path) => (None, Some(path.clone())),
     };
     let head = cfg.model.embedding_dim;
     let mut config = match (config_file, cfg.model.variant.trim()) {

@@ -105,18 +105,13 @@ impl SentenceLayout {
     /// cache, downloaded unless offline; the optional ones may be absent) or a local folder or
     /// file, as [`SentenceLayout::read`].
     pub fn resolve(spec: &str, hub: &HubOptions) -> Result<Self> {
-        let WeightSource::Hub { repo, revision, .. } = WeightSource::parse(spec) else {
+        let source = WeightSource::parse(spec);
+        let WeightSource::Hub { repo, .. } = &source else {
             return Self::read(Path::new(spec));
         };
-        let fetch = |file: &str| {
-            resolve_weights(
-                &WeightSource::Hub {
-                    repo: repo.clone(),
-                    revision: revision.clone(),
-                    file: file.to_string(),
-                },
-                hub,
-            )
+        let fetch = |file: &str| match source.sibling(file) {
+            Some(s) => resolve_weights(&s, hub),
+            None => Ok(PathBuf::from(spec)),
         };
         let mut dir = None;
         for file in REQUIRED {
