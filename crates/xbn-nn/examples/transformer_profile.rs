@@ -8,7 +8,7 @@
 
 use std::time::Instant;
 
-use candle_core::{DType, Device, Tensor, Var};
+use candle_core::{Device, Tensor, Var};
 use xbn_nn::kernels::{gelu_erf, layer_norm, softmax_last_dim};
 
 #[global_allocator]
@@ -40,7 +40,10 @@ fn backward_of(y: &Tensor) -> Res<()> {
 fn main() -> Res<()> {
     // SAFETY: first statement of main, no other thread exists.
     unsafe { xbn_nn::runtime::prefer_rayon_for_cpu_work() };
-    let reps: usize = std::env::args().nth(1).and_then(|r| r.parse().ok()).unwrap_or(3);
+    let reps: usize = std::env::args()
+        .nth(1)
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(3);
     let dev = Device::Cpu;
     let (rows, d, ff, heads, len) = (64 * 128, 384, 1536, 12, 128);
     let var = |shape: &[usize]| -> Res<Var> {
@@ -73,7 +76,9 @@ fn main() -> Res<()> {
     total += time("softmax (fused)", reps, || {
         backward_of(&softmax_last_dim(s.as_tensor())?)
     })?;
-    total += time("GELU (fused)", reps, || backward_of(&gelu_erf(h.as_tensor())?))?;
+    total += time("GELU (fused)", reps, || {
+        backward_of(&gelu_erf(h.as_tensor())?)
+    })?;
     total += 2.0
         * time("layer norm (fused, ×2)", reps, || {
             backward_of(&layer_norm(
@@ -92,7 +97,10 @@ fn main() -> Res<()> {
                 .contiguous()?;
             backward_of(&y)
         })?;
-    let _ = DType::F32;
-    println!("{:<44} {total:>8.1} ms (× 6 layers: {:.0} ms)", "one layer, sum", total * 6.0);
+    println!(
+        "{:<44} {total:>8.1} ms (× 6 layers: {:.0} ms)",
+        "one layer, sum",
+        total * 6.0
+    );
     Ok(())
 }
