@@ -163,13 +163,18 @@ impl Session {
             }
         }
         let message = format!(
-            "{} run `{}`: {} on {} ({} train / {} test images), norm {:?}, memory {}, {} iterations from {}",
+            "{} run `{}`: {} on {} ({} train / {} test {}), norm {:?}, memory {}, {} iterations from {}",
             if resume { "resuming" } else { "starting" },
             cfg.run.name,
             s.backbone.name(),
             cfg.data.dataset,
             s.data.train_indices().len(),
             s.data.test_protocol().0.len(),
+            if cfg.model.backbone.is_text() {
+                "texts"
+            } else {
+                "images"
+            },
             cfg.norm.kind,
             cfg.memory.size,
             cfg.run.iterations,
