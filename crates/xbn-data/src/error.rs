@@ -54,6 +54,19 @@ pub enum DataError {
         /// How many image files of the dataset are missing in all.
         total: usize,
     },
+    /// A dataset file or folder is in none of the places the dataset's known layouts put it.
+    #[error(
+        "{what} not found under {root}; looked for {}",
+        crate::readers::join_paths(looked)
+    )]
+    NotFound {
+        /// The dataset root given by the user.
+        root: PathBuf,
+        /// What was searched for (e.g. `the In-Shop partition list`).
+        what: String,
+        /// Every path tried, in the order tried.
+        looked: Vec<PathBuf>,
+    },
     /// The dataset does not have the layout or counts it should.
     #[error("{0}")]
     Layout(String),

@@ -134,3 +134,80 @@ fn an_item_in_train_and_query_is_an_error() {
         "{err}"
     );
 }
+
+/// Writes the partition list at `list` and the images under `images` (the folder holding
+/// `img/`), both relative to a new temporary root.
+fn layout_fixture(list: &str, images: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    write_text(&dir.path().join(list), PARTITION);
+    for (k, line) in PARTITION
+        .lines()
+        .filter(|l| l.starts_with("img/"))
+        .enumerate()
+    {
+        let path = line.split_whitespace().next().unwrap();
+        write_image(&dir.path().join(images).join(path), 8, 16, k as u8);
+    }
+    dir
+}
+
+/// Issue 16, item 3: the download as distributed (`Eval/list_eval_partition.txt`, images
+/// under `Img/img/`) loads from its top folder, and so do its common variants.
+#[test]
+fn official_layout_and_its_variants_load() {
+    for (list, images) in [
+        ("Eval/list_eval_partition.txt", "Img"),
+        ("Eval/list_eval_partition.txt", ""),
+        ("list_eval_partition.txt", "Img"),
+        (
+            "In-shop Clothes Retrieval Benchmark/Eval/list_eval_partition.txt",
+            "In-shop Clothes Retrieval Benchmark/Img",
+        ),
+    ] {
+        let dir = layout_fixture(list, images);
+        let index = load_dataset(DatasetKind::InShop, dir.path(), &LoadOptions::default())
+            .unwrap_or_else(|e| panic!("{list} + {images}/img: {e}"));
+        assert_dense_disjoint(&index);
+        assert_eq!(index.items.len(), 7, "{list}");
+        assert_eq!(
+            path_of(&index, 2),
+            dir.path()
+                .join(images)
+                .join("img/MEN/Denim/id_00000080/01_1_front.jpg"),
+            "{list} + {images}/img"
+        );
+    }
+}
+
+/// Nothing where any layout puts the partition list: the error names every place looked.
+#[test]
+fn no_partition_list_names_every_place_looked() {
+    let dir = tempfile::tempdir().unwrap();
+    let err = load_dataset(DatasetKind::InShop, dir.path(), &LoadOptions::default()).unwrap_err();
+    let DataError::NotFound { looked, .. } = &err else {
+        panic!("{err:?}")
+    };
+    let text = err.to_string();
+    for place in [
+        "list_eval_partition.txt",
+        "Eval/list_eval_partition.txt",
+        "In-shop Clothes Retrieval Benchmark/Eval/list_eval_partition.txt",
+    ] {
+        assert!(looked.contains(&dir.path().join(place)), "{text}");
+        assert!(text.contains(place), "{text}");
+    }
+}
+
+/// The list is found but `img/` is in none of the places the layouts put it: the error names
+/// them.
+#[test]
+fn no_image_folder_names_every_place_looked() {
+    let dir = tempfile::tempdir().unwrap();
+    write_text(&dir.path().join("Eval/list_eval_partition.txt"), PARTITION);
+    let err = load_dataset(DatasetKind::InShop, dir.path(), &LoadOptions::default()).unwrap_err();
+    let text = err.to_string();
+    assert!(matches!(err, DataError::NotFound { .. }), "{err:?}");
+    for place in ["Img/img", "Eval/img"] {
+        assert!(text.contains(place), "{text}");
+    }
+}

@@ -1,22 +1,84 @@
-//! In-Shop Clothes Retrieval (DeepFashion, Liu et al., CVPR 2016), as distributed:
-//! `list_eval_partition.txt` in the dataset root (the `Eval/` folder of the download) holds a
-//! first line with the number of images, a second line `image_name item_id evaluation_status`,
-//! then one line per image, columns separated by runs of spaces. `image_name` is relative to the
-//! root and starts with `img/`. Items with status `train` form the training split (3,997 items);
-//! `query` and `gallery` images form the test split (3,985 items) with those roles.
+//! In-Shop Clothes Retrieval (DeepFashion, Liu et al., CVPR 2016), as distributed: the
+//! download's top folder (`In-shop Clothes Retrieval Benchmark/`) holds
+//! `Eval/list_eval_partition.txt` and `Img/img.zip`, which unpacks to `Img/img/…`. The list has
+//! a first line with the number of images, a second line `image_name item_id
+//! evaluation_status`, then one line per image, columns separated by runs of spaces.
+//! `image_name` starts with `img/` and is relative to the folder holding `img/`. Items with
+//! status `train` form the training split (3,997 items); `query` and `gallery` images form the
+//! test split (3,985 items) with those roles.
+//!
+//! Accepted layouts, under the root or under `root/In-shop Clothes Retrieval Benchmark/`: the
+//! list in `Eval/` or beside `img/` (flattened), and `img/` in the list's folder, in the top
+//! folder or in its `Img/` (see [`LIST_PLACES`] and [`image_bases`]).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use super::LoadOptions;
 use super::common::{IndexBuilder, ReaderOutput, fields, numbered_lines, parse_error, parse_u64};
+use super::locate::{Entry, first_existing, under_tops};
 use crate::Result;
 use crate::index::{Role, Split};
 
 const HEADER: &str = "image_name item_id evaluation_status";
+/// The partition list's file name.
+pub const LIST: &str = "list_eval_partition.txt";
+/// The download's top folder, which may be kept above the dataset (`""`: the root itself).
+pub const TOPS: [&str; 2] = ["", "In-shop Clothes Retrieval Benchmark"];
+/// Where the partition list may be, relative to a top folder, in the order tried.
+pub const LIST_PLACES: [&str; 2] = [LIST, "Eval/list_eval_partition.txt"];
 
-/// Reads In-Shop from `root` (the folder holding `list_eval_partition.txt` and `img/`).
+/// The folders that may hold `img/` for a list at `list` found under the top folder `top`, in
+/// the order tried: the list's own folder, the top folder, and the top folder's `Img/`.
+pub fn image_bases(top: &Path, list: &Path) -> Vec<PathBuf> {
+    let mut bases = Vec::new();
+    for base in [list.parent().unwrap_or(top), top, &top.join("Img")] {
+        if !bases.iter().any(|b: &PathBuf| b == base) {
+            bases.push(base.to_path_buf());
+        }
+    }
+    bases
+}
+
+/// The partition list and the folder holding `img/` under `root`, or
+/// [`DataError::NotFound`](crate::DataError::NotFound) naming every place tried. Without
+/// `verify_files`, a missing `img/` is not an error and the list's folder is used.
+fn locate(root: &Path, verify_files: bool) -> Result<(PathBuf, PathBuf)> {
+    let list = first_existing(
+        root,
+        &format!("the In-Shop partition list `{LIST}`"),
+        under_tops(root, &TOPS, &LIST_PLACES),
+        Entry::File,
+    )?;
+    let top = TOPS
+        .iter()
+        .rev()
+        .map(|t| root.join(t))
+        .find(|t| list.starts_with(t))
+        .unwrap_or_else(|| root.to_path_buf());
+    let bases = image_bases(&top, &list);
+    let folders: Vec<PathBuf> = bases.iter().map(|b| b.join("img")).collect();
+    match first_existing(
+        root,
+        &format!("the In-Shop image folder `img/` (for {})", list.display()),
+        folders,
+        Entry::Folder,
+    ) {
+        Ok(img) => Ok((list, img.parent().unwrap_or(&top).to_path_buf())),
+        Err(e) if verify_files => Err(e),
+        Err(_) => Ok((list.clone(), bases[0].clone())),
+    }
+}
+
+/// Reads In-Shop from `root`: the download's top folder, its parent, or a flattened copy (the
+/// list beside `img/`).
 pub fn read(root: &Path, options: &LoadOptions) -> Result<ReaderOutput> {
-    let path = root.join("list_eval_partition.txt");
+    let (path, base) = locate(root, options.verify_files)?;
+    read_list(&path, &base, options)
+}
+
+/// Reads the partition list at `path`, image names relative to `base`.
+fn read_list(path: &Path, base: &Path, options: &LoadOptions) -> Result<ReaderOutput> {
+    let path = path.to_path_buf();
     let lines = numbered_lines(&path)?;
     let (count_no, count_line) = lines
         .first()
@@ -62,7 +124,7 @@ pub fn read(root: &Path, options: &LoadOptions) -> Result<ReaderOutput> {
                 ));
             }
         };
-        builder.push_file(root.join(f[0]), None, f[1].to_string(), split, role, || {
+        builder.push_file(base.join(f[0]), None, f[1].to_string(), split, role, || {
             format!("{}:{no}", path.display())
         })?;
     }

@@ -18,6 +18,7 @@ pub mod folder;
 pub mod inshop;
 pub mod jsonl;
 mod kind;
+mod locate;
 pub mod matv5;
 mod min_classes;
 pub mod sop;
@@ -29,6 +30,7 @@ use std::path::Path;
 pub use common::{MissingImage, ReaderOutput};
 pub use counts::{OfficialCounts, count_mismatches, index_counts, official_counts};
 pub use kind::DatasetKind;
+pub use locate::join_paths;
 pub use min_classes::MIN_CLASSES_PER_SPLIT;
 pub use text_unit::TextUnit;
 
