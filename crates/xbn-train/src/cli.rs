@@ -1,6 +1,6 @@
 //! The command line: `train` (the default), `eval`, `data-check`, `embed`, `sweep`.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::{Args, Parser, Subcommand};
 
@@ -39,6 +39,10 @@ pub enum Command {
     Embed(EmbedArgs),
     /// Run every cell of a grid of configuration overrides, then summarize over seeds.
     Sweep(SweepArgs),
+    /// Embed a folder of images (or a dataset split, or texts) into a searchable catalogue.
+    Index(IndexArgs),
+    /// Print the nearest catalogue entries of query images (or texts).
+    Search(SearchArgs),
 }
 
 /// Options of `sweep`.
@@ -157,7 +161,19 @@ impl TrainArgs {
 
     /// The configuration: the file given with `--config` (or, when resuming, the run's saved
     /// `config.toml`), else the defaults, with every override applied.
+    ///
+    /// When resuming, `run.output_dir` and `run.name` come from the `--resume` folder itself,
+    /// never from its saved `config.toml`: a run folder that was copied or moved continues
+    /// where it now is. Overriding either key with `--resume` is refused.
     pub fn resolve_config(&self) -> Result<TrainConfig> {
+        let cfg = self.resolve_base_config()?;
+        match &self.resume {
+            Some(dir) => resume_in_place(cfg, dir, &self.assignments()),
+            None => Ok(cfg),
+        }
+    }
+
+    fn resolve_base_config(&self) -> Result<TrainConfig> {
         let base = match (&self.resume, &self.config) {
             (Some(_), Some(_)) => {
                 return Err(TrainError::Config(
@@ -170,6 +186,51 @@ impl TrainArgs {
         };
         overrides::apply(&base, &self.assignments())
     }
+}
+
+/// Points `cfg` at the run folder `dir` (`run.output_dir` = its parent, `run.name` = its last
+/// component), refusing assignments that would send the resumed run elsewhere.
+fn resume_in_place(
+    mut cfg: TrainConfig,
+    dir: &Path,
+    assignments: &[String],
+) -> Result<TrainConfig> {
+    for a in assignments {
+        let key = a.split('=').next().unwrap_or_default().trim();
+        if key == "run.name" || key == "run.output_dir" {
+            return Err(TrainError::Config(format!(
+                "--resume {} continues the run in that folder; `{key}` cannot be changed (copy the folder to continue it elsewhere)",
+                dir.display()
+            )));
+        }
+    }
+    let named = match (dir.parent(), dir.file_name()) {
+        (Some(parent), Some(name)) => Some((parent.to_path_buf(), name.to_os_string())),
+        _ => None,
+    };
+    let (parent, name) = match named {
+        Some(pn) => pn,
+        None => {
+            let abs = dir.canonicalize().map_err(|e| TrainError::io(dir, e))?;
+            match (abs.parent(), abs.file_name()) {
+                (Some(parent), Some(name)) => (parent.to_path_buf(), name.to_os_string()),
+                _ => {
+                    return Err(TrainError::Config(format!(
+                        "--resume {}: not a run folder",
+                        dir.display()
+                    )));
+                }
+            }
+        }
+    };
+    cfg.run.output_dir = parent;
+    cfg.run.name = name.into_string().map_err(|name| {
+        TrainError::Config(format!(
+            "--resume {}: the folder name {name:?} is not UTF-8",
+            dir.display()
+        ))
+    })?;
+    Ok(cfg)
 }
 
 /// The evaluation protocol of `eval`.
@@ -249,6 +310,73 @@ pub struct EmbedArgs {
     #[arg(long, short = 'o')]
     pub output: PathBuf,
     /// Override configuration keys (e.g. `data.root=...`).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
+    /// Device.
+    #[arg(long)]
+    pub device: Option<String>,
+}
+
+/// Options of `index` (see `docs/search.md`).
+#[derive(Debug, Args, Clone)]
+#[command(group(clap::ArgGroup::new("inputs").required(true).args(["images", "split", "texts"])))]
+pub struct IndexArgs {
+    /// The run folder (`runs/<name>`) whose config and model to use.
+    #[arg(long)]
+    pub run: PathBuf,
+    /// A checkpoint file other than the run's last one (e.g. `runs/<name>/best.safetensors`).
+    #[arg(long)]
+    pub checkpoint: Option<PathBuf>,
+    /// A folder of images (JPEG, PNG), read recursively; when every image sits in a
+    /// subfolder, the subfolder is its class (label), else labels are unknown.
+    #[arg(long, value_name = "DIR")]
+    pub images: Option<PathBuf>,
+    /// Index a split of the run's dataset instead (its items' paths and labels).
+    #[arg(long, value_enum)]
+    pub split: Option<SplitArg>,
+    /// Index texts instead (text backbones): a UTF-8 file, one text per line.
+    #[arg(long, value_name = "FILE")]
+    pub texts: Option<PathBuf>,
+    /// The catalogue: a safetensors file, or `X.npy` (then also `X_labels.npy` when labels
+    /// are known, and `X_meta.json`).
+    #[arg(long, short = 'o')]
+    pub output: PathBuf,
+    /// Override configuration keys (e.g. `data.root=...`, `eval.batch_size=64`).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
+    /// Device.
+    #[arg(long)]
+    pub device: Option<String>,
+}
+
+/// Options of `search` (see `docs/search.md`).
+#[derive(Debug, Args, Clone)]
+pub struct SearchArgs {
+    /// The run folder (`runs/<name>`) whose model built the catalogue.
+    #[arg(long)]
+    pub run: PathBuf,
+    /// A checkpoint file other than the run's last one (the one the catalogue was built with).
+    #[arg(long)]
+    pub checkpoint: Option<PathBuf>,
+    /// The catalogue written by `xbn-train index` (safetensors or `.npy`).
+    #[arg(long)]
+    pub index: PathBuf,
+    /// Query images.
+    #[arg(value_name = "IMAGE")]
+    pub images: Vec<PathBuf>,
+    /// A query text (text backbones; repeatable).
+    #[arg(long = "text", value_name = "TEXT")]
+    pub text: Vec<String>,
+    /// Query texts from a UTF-8 file, one per line (text backbones).
+    #[arg(long, value_name = "FILE")]
+    pub texts: Option<PathBuf>,
+    /// Neighbours per query.
+    #[arg(long, default_value_t = 10)]
+    pub k: usize,
+    /// Print one JSON document instead of tables.
+    #[arg(long)]
+    pub json: bool,
+    /// Override configuration keys.
     #[arg(long = "set", value_name = "KEY=VALUE")]
     pub set: Vec<String>,
     /// Device.
