@@ -306,7 +306,8 @@ pub struct EmbedArgs {
     /// `embeddings` only.
     #[arg(long, value_name = "FILE")]
     pub texts: Option<PathBuf>,
-    /// Output safetensors file (`embeddings` f32 n×d, `labels` i64 n).
+    /// Output safetensors file (`embeddings` f32 n×d, `labels` i64 n), or `X.npy` (then
+    /// labels in `X_labels.npy`).
     #[arg(long, short = 'o')]
     pub output: PathBuf,
     /// Override configuration keys (e.g. `data.root=...`).

@@ -131,6 +131,34 @@ pub enum TrainError {
     /// Retrieval evaluation failed.
     #[error(transparent)]
     Eval(#[from] xbn_eval::EvalError),
+    /// A run folder holds no checkpoint to embed with (`index`, `search`).
+    #[error(
+        "{run}: no checkpoint ({file} not found); train the run first, or pass --checkpoint FILE"
+    )]
+    NoCheckpoint {
+        /// The run folder.
+        run: PathBuf,
+        /// The checkpoint file looked for.
+        file: PathBuf,
+    },
+    /// A catalogue of embeddings (`index`, `search`) is malformed, or was built by another
+    /// model than the one searching it.
+    #[error("catalogue {path}: {message}")]
+    Catalogue {
+        /// The catalogue file.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
+    /// The inputs to embed (a folder of images, query images, texts) are unusable: none
+    /// found, none readable, or a bad count.
+    #[error("{what}: {message}")]
+    Inputs {
+        /// The folder, file or option at fault.
+        what: String,
+        /// What is wrong.
+        message: String,
+    },
     /// An error from candle.
     #[error(transparent)]
     Candle(#[from] candle_core::Error),

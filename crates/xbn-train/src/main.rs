@@ -25,6 +25,7 @@ fn main() -> anyhow::Result<()> {
             EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
         )
         .with_writer(std::io::stderr)
+        .with_ansi(colour_on_stderr())
         .init();
     let cli = Cli::parse();
     match cli.command {
@@ -48,7 +49,34 @@ fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Some(Command::Sweep(args)) => run_sweep_command(&args),
+        Some(Command::Index(args)) => {
+            let outcome = xbn_train::commands::index::run_index(&args)?;
+            for s in &outcome.skipped {
+                eprintln!("skipped {}: {}", s.input, s.reason);
+            }
+            println!("{outcome}");
+            Ok(())
+        }
+        Some(Command::Search(args)) => {
+            let results = xbn_train::commands::search::run_search(&args)?;
+            for s in &results.skipped {
+                eprintln!("skipped query {}: {}", s.input, s.reason);
+            }
+            if args.json {
+                println!("{}", results.to_json());
+            } else {
+                print!("{results}");
+            }
+            Ok(())
+        }
     }
+}
+
+/// Colour the logs only when stderr is a terminal and `NO_COLOR` is unset or empty
+/// (<https://no-color.org>): logs sent to a pipe or a file stay plain text.
+fn colour_on_stderr() -> bool {
+    use std::io::IsTerminal;
+    std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
 }
 
 /// A flag raised by the first Ctrl-C (the run saves a checkpoint and stops); a second one

@@ -1,38 +1,33 @@
 //! `xbn-train embed`: embeddings of a dataset split, or of the lines of a text file, computed
 //! with a trained checkpoint, written as safetensors (`embeddings` f32 `n × d`, and `labels`
-//! i64 `n` for a split).
+//! i64 `n` for a split), or, when the output ends in `.npy`, as `X.npy` (and `X_labels.npy`
+//! for a split).
 
 use std::path::{Path, PathBuf};
 
-use candle_core::{Device, Tensor};
+use candle_core::Device;
 use xbn_data::{Role, Split};
-use xbn_nn::model::{Input, Tokens};
 
-use crate::checkpoint::{self, Checkpoint};
+use super::embed_inputs::{self, read_lines};
+use super::run_model::RunModel;
 use crate::cli::{EmbedArgs, SplitArg};
-use crate::config::{TrainConfig, overrides};
 use crate::error::{Result, TrainError};
 use crate::outputs::embeddings::{save_embeddings, save_unlabelled_embeddings};
+use crate::outputs::npy::{is_npy, save_embeddings_npy};
 use crate::train::data::TrainData;
 use crate::train::evaluate::embed_items;
-use crate::train::network::{Model, build_model, load_model_state};
+use crate::train::network::Model;
 
 /// Exports the embeddings; returns the file written and the number of rows.
 pub fn run_embed(args: &EmbedArgs) -> Result<(PathBuf, usize)> {
-    let base = TrainConfig::from_file(&args.run.join("config.toml"))?;
-    let mut sets = args.set.clone();
-    if let Some(d) = &args.device {
-        sets.push(format!("run.device={}", toml::Value::String(d.clone())));
-    }
-    let cfg = overrides::apply(&base, &sets)?;
-    let device = crate::device::parse_device(&cfg.run.device)?;
-    let model = build_model(&cfg, false, &device)?;
-    let ck_path = args
-        .checkpoint
-        .clone()
-        .unwrap_or_else(|| args.run.join(checkpoint::LAST));
-    let ck = Checkpoint::load(&ck_path, &device)?;
-    load_model_state(model.backbone.as_ref(), &ck.part("model"))?;
+    let RunModel {
+        cfg, model, device, ..
+    } = RunModel::open(
+        &args.run,
+        args.checkpoint.as_deref(),
+        &args.set,
+        args.device.as_deref(),
+    )?;
     if let Some(texts) = &args.texts {
         let n = embed_texts(&model, texts, &args.output, cfg.eval.batch_size, &device)?;
         return Ok((args.output.clone(), n));
@@ -58,12 +53,17 @@ pub fn run_embed(args: &EmbedArgs) -> Result<(PathBuf, usize)> {
         cfg.eval.batch_size,
         &device,
     )?;
-    save_embeddings(&args.output, &set.embeddings, &set.labels)?;
+    if is_npy(&args.output) {
+        save_embeddings_npy(&args.output, &set.embeddings, Some(&set.labels))?;
+    } else {
+        save_embeddings(&args.output, &set.embeddings, &set.labels)?;
+    }
     Ok((args.output.clone(), indices.len()))
 }
 
 /// Embeds each line of `texts` (one text per line; a final newline ends the last text) in
-/// batches of `batch_size` and writes them to `output`; returns the number of texts.
+/// batches of `batch_size` and writes them to `output` (safetensors, or `.npy`); returns the
+/// number of texts.
 pub fn embed_texts(
     model: &Model,
     texts: &Path,
@@ -71,38 +71,18 @@ pub fn embed_texts(
     batch_size: usize,
     device: &Device,
 ) -> Result<usize> {
-    let Some(tokenizer) = &model.tokenizer else {
-        return Err(TrainError::Config(format!(
-            "--texts {}: the run's backbone `{}` embeds images, not texts",
-            texts.display(),
-            model.backbone.name()
-        )));
-    };
-    let content = std::fs::read(texts).map_err(|e| TrainError::io(texts, e))?;
-    let content = String::from_utf8(content).map_err(|e| {
-        TrainError::Config(format!(
-            "--texts {}: not UTF-8 (first invalid byte at offset {})",
-            texts.display(),
-            e.utf8_error().valid_up_to()
-        ))
-    })?;
-    let lines: Vec<&str> = content
-        .strip_suffix('\n')
-        .unwrap_or(&content)
-        .split('\n')
-        .map(|l| l.strip_suffix('\r').unwrap_or(l))
-        .collect();
-    if content.is_empty() {
-        return Err(TrainError::Config(format!(
-            "--texts {}: the file is empty",
-            texts.display()
-        )));
+    let what = format!("--texts {}", texts.display());
+    if model.tokenizer.is_none() {
+        // Before reading the file: the model is the first thing wrong.
+        embed_inputs::embed_texts(model, &[], batch_size, &what, device)?;
     }
-    let mut parts = Vec::new();
-    for chunk in lines.chunks(batch_size.max(1)) {
-        let (ids, mask) = tokenizer.encode(chunk)?.to_tensors(device)?;
-        parts.push(model.backbone.embed(&Input::Tokens(Tokens { ids, mask }))?);
+    let lines = read_lines(texts)?;
+    let refs: Vec<&str> = lines.iter().map(String::as_str).collect();
+    let embeddings = embed_inputs::embed_texts(model, &refs, batch_size, &what, device)?;
+    if is_npy(output) {
+        save_embeddings_npy(output, &embeddings, None)?;
+    } else {
+        save_unlabelled_embeddings(output, &embeddings)?;
     }
-    save_unlabelled_embeddings(output, &Tensor::cat(&parts, 0)?)?;
     Ok(lines.len())
 }

@@ -5,4 +5,5 @@ pub mod append;
 pub mod embeddings;
 pub mod log;
 pub mod metrics;
+pub mod npy;
 pub mod plots;

@@ -1,0 +1,463 @@
+//! A catalogue: embeddings of images (or texts) with what they are and which model computed
+//! them, written by `index` and searched by `search`.
+//!
+//! As safetensors: tensors `embeddings` (f32 `n × d`) and, when known, `labels` (i64 `n`);
+//! string metadata `format` = `xbn-catalogue`, `kind` (`images` or `texts`), `paths` or
+//! `texts` (a JSON array of `n` strings), `classes` (a JSON array: class name of each label,
+//! when labels come from class subfolders), `model_sha256`, `embedding_dim`, `backbone`,
+//! `checkpoint`, `source` and `skipped` (a JSON array of `{"path", "reason"}`).
+//!
+//! As `.npy` (when the file name ends in `.npy`): `X.npy`, `X_labels.npy` when labels are
+//! known, and `X_meta.json` holding the same metadata as one JSON object (arrays as arrays).
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use candle_core::safetensors::Load;
+use candle_core::{DType, Device, Tensor};
+use serde_json::{Value, json};
+
+use super::embed_inputs::Skipped;
+use super::run_model::ModelIdentity;
+use crate::checkpoint::atomic::write_atomic;
+use crate::error::{Result, TrainError};
+use crate::outputs::npy::{is_npy, save_embeddings_npy};
+
+/// The value of the `format` metadata key.
+pub const FORMAT: &str = "xbn-catalogue";
+
+/// What the rows of a catalogue are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EntryKind {
+    /// Images, named by their paths.
+    Images,
+    /// Texts, stored whole.
+    Texts,
+}
+
+impl EntryKind {
+    /// `images` or `texts`.
+    pub fn name(self) -> &'static str {
+        match self {
+            EntryKind::Images => "images",
+            EntryKind::Texts => "texts",
+        }
+    }
+
+    /// The metadata key of the entries: `paths` or `texts`.
+    pub fn key(self) -> &'static str {
+        match self {
+            EntryKind::Images => "paths",
+            EntryKind::Texts => "texts",
+        }
+    }
+}
+
+/// Embeddings with their entries, labels and model.
+#[derive(Debug, Clone)]
+pub struct Catalogue {
+    /// `(n × d)` f32 embeddings.
+    pub embeddings: Tensor,
+    /// What each row is: an image path or a text.
+    pub entries: Vec<String>,
+    /// Whether the entries are image paths or texts.
+    pub kind: EntryKind,
+    /// `n` labels, when known.
+    pub labels: Option<Vec<i64>>,
+    /// Class name of each label value (empty when unnamed).
+    pub classes: Vec<String>,
+    /// The model that computed the embeddings.
+    pub model: ModelIdentity,
+    /// The checkpoint file the model came from.
+    pub checkpoint: String,
+    /// What was indexed (`--images DIR`, `--split test`, `--texts FILE`).
+    pub source: String,
+    /// Inputs that could not be read, with the reason.
+    pub skipped: Vec<Skipped>,
+}
+
+impl Catalogue {
+    /// The number of rows.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Whether the catalogue has no rows.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// The class name of row `i`, when classes are named.
+    pub fn class_name(&self, i: usize) -> Option<&str> {
+        let label = *self.labels.as_ref()?.get(i)?;
+        let label = usize::try_from(label).ok()?;
+        self.classes.get(label).map(String::as_str)
+    }
+
+    /// The metadata as JSON values.
+    fn metadata(&self) -> Vec<(&'static str, Value)> {
+        let skipped: Vec<Value> = self
+            .skipped
+            .iter()
+            .map(|s| json!({"path": s.input, "reason": s.reason}))
+            .collect();
+        let mut m = vec![
+            ("format", json!(FORMAT)),
+            ("kind", json!(self.kind.name())),
+            (self.kind.key(), json!(self.entries)),
+            ("model_sha256", json!(self.model.sha256)),
+            ("embedding_dim", json!(self.model.embedding_dim)),
+            ("backbone", json!(self.model.backbone)),
+            ("checkpoint", json!(self.checkpoint)),
+            ("source", json!(self.source)),
+            ("skipped", Value::Array(skipped)),
+        ];
+        if !self.classes.is_empty() {
+            m.push(("classes", json!(self.classes)));
+        }
+        m
+    }
+
+    /// Writes the catalogue to `path` (safetensors, or `.npy` files when `path` ends in
+    /// `.npy`), atomically per file; returns the files written.
+    pub fn save(&self, path: &Path) -> Result<Vec<PathBuf>> {
+        let n = self.len();
+        let (rows, _) = self.embeddings.dims2()?;
+        let count = |what, count| TrainError::RowCount {
+            embeddings: rows,
+            what,
+            count,
+        };
+        if rows != n {
+            return Err(count("entries", n));
+        }
+        if let Some(l) = self.labels.as_ref().filter(|l| l.len() != rows) {
+            return Err(count("labels", l.len()));
+        }
+        if is_npy(path) {
+            let mut written = save_embeddings_npy(path, &self.embeddings, self.labels.as_deref())?;
+            let meta = meta_json_path(path);
+            let doc: serde_json::Map<String, Value> = self
+                .metadata()
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v))
+                .collect();
+            let text = serde_json::to_string_pretty(&doc).map_err(|source| TrainError::Json {
+                what: meta.display().to_string(),
+                source,
+            })?;
+            write_atomic(&meta, text.as_bytes())?;
+            written.push(meta);
+            return Ok(written);
+        }
+        let metadata: HashMap<String, String> = self
+            .metadata()
+            .into_iter()
+            .map(|(k, v)| match v {
+                Value::String(s) => (k.to_string(), s),
+                other => (k.to_string(), other.to_string()),
+            })
+            .collect();
+        let mut tensors = vec![(
+            "embeddings",
+            self.embeddings
+                .to_dtype(DType::F32)?
+                .to_device(&Device::Cpu)?
+                .contiguous()?,
+        )];
+        if let Some(l) = &self.labels {
+            tensors.push(("labels", Tensor::from_slice(l, l.len(), &Device::Cpu)?));
+        }
+        let bytes = safetensors::serialize(tensors.iter().map(|(k, t)| (*k, t)), Some(metadata))
+            .map_err(|e| bad(path, e.to_string()))?;
+        write_atomic(path, &bytes)?;
+        Ok(vec![path.to_path_buf()])
+    }
+
+    /// Reads a catalogue written by [`Catalogue::save`], checking that its parts agree (rows,
+    /// labels, entries, dimension); the embeddings are on the CPU.
+    pub fn load(path: &Path) -> Result<Self> {
+        let (embeddings, labels, meta) = if is_npy(path) {
+            load_npy(path)?
+        } else {
+            load_safetensors(path)?
+        };
+        from_parts(path, embeddings, labels, &meta)
+    }
+}
+
+/// The metadata file beside `X.npy`: `X_meta.json`.
+pub fn meta_json_path(path: &Path) -> PathBuf {
+    let stem = path
+        .file_stem()
+        .map(|s| s.to_string_lossy())
+        .unwrap_or_default();
+    path.with_file_name(format!("{stem}_meta.json"))
+}
+
+fn bad(path: &Path, message: String) -> TrainError {
+    TrainError::Catalogue {
+        path: path.to_path_buf(),
+        message,
+    }
+}
+
+/// The metadata keys whose values are JSON (lists, numbers) rather than plain strings.
+const JSON_KEYS: [&str; 5] = ["paths", "texts", "classes", "skipped", "embedding_dim"];
+
+type Parts = (Tensor, Option<Vec<i64>>, serde_json::Map<String, Value>);
+
+fn load_safetensors(path: &Path) -> Result<Parts> {
+    let bytes = std::fs::read(path).map_err(|e| TrainError::io(path, e))?;
+    let st = safetensors::SafeTensors::deserialize(&bytes)
+        .map_err(|e| bad(path, format!("not a safetensors file: {e}")))?;
+    let (_, header) = safetensors::SafeTensors::read_metadata(&bytes)
+        .map_err(|e| bad(path, format!("not a safetensors file: {e}")))?;
+    let embeddings = st
+        .tensor("embeddings")
+        .map_err(|_| {
+            bad(
+                path,
+                format!("no `embeddings` tensor (found {:?})", st.names()),
+            )
+        })?
+        .load(&Device::Cpu)?;
+    let labels = match st.tensor("labels") {
+        Ok(v) => Some(v.load(&Device::Cpu)?.to_dtype(DType::I64)?.to_vec1()?),
+        Err(_) => None,
+    };
+    let meta = header
+        .metadata()
+        .clone()
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(k, v)| {
+            // Lists and numbers are stored as JSON text, strings as themselves.
+            let value = if JSON_KEYS.contains(&k.as_str()) {
+                serde_json::from_str(&v).map_err(|source| TrainError::Json {
+                    what: format!("{}: metadata `{k}`", path.display()),
+                    source,
+                })?
+            } else {
+                Value::String(v)
+            };
+            Ok((k, value))
+        })
+        .collect::<Result<_>>()?;
+    Ok((embeddings, labels, meta))
+}
+
+fn load_npy(path: &Path) -> Result<Parts> {
+    let read = |p: &Path| Tensor::read_npy(p).map_err(|e| bad(p, format!("cannot read .npy: {e}")));
+    if !path.is_file() {
+        return Err(TrainError::io(
+            path,
+            std::io::Error::from(std::io::ErrorKind::NotFound),
+        ));
+    }
+    let embeddings = read(path)?;
+    let lp = xbn_eval::npy_labels_path(path);
+    let labels = if lp.is_file() {
+        Some(read(&lp)?.to_dtype(DType::I64)?.to_vec1()?)
+    } else {
+        None
+    };
+    let mp = meta_json_path(path);
+    let text = std::fs::read_to_string(&mp).map_err(|e| {
+        bad(
+            path,
+            format!("its metadata {} cannot be read: {e}", mp.display()),
+        )
+    })?;
+    let meta = match serde_json::from_str(&text) {
+        Ok(Value::Object(m)) => m,
+        Ok(_) => return Err(bad(&mp, "not a JSON object".into())),
+        Err(source) => {
+            return Err(TrainError::Json {
+                what: mp.display().to_string(),
+                source,
+            });
+        }
+    };
+    Ok((embeddings, labels, meta))
+}
+
+fn from_parts(
+    path: &Path,
+    embeddings: Tensor,
+    labels: Option<Vec<i64>>,
+    meta: &serde_json::Map<String, Value>,
+) -> Result<Catalogue> {
+    if meta.get("format").and_then(Value::as_str) != Some(FORMAT) {
+        return Err(bad(
+            path,
+            format!(
+                "not a catalogue (metadata `format` is not `{FORMAT}`); build one with \
+                 `xbn-train index`"
+            ),
+        ));
+    }
+    let string = |key: &str| -> Result<String> {
+        meta.get(key)
+            .and_then(Value::as_str)
+            .map(str::to_string)
+            .ok_or_else(|| bad(path, format!("metadata `{key}` is missing or not a string")))
+    };
+    let strings = |key: &str| -> Result<Option<Vec<String>>> {
+        match meta.get(key) {
+            None => Ok(None),
+            Some(v) => serde_json::from_value(v.clone()).map(Some).map_err(|e| {
+                bad(
+                    path,
+                    format!("metadata `{key}`: not a list of strings: {e}"),
+                )
+            }),
+        }
+    };
+    let kind = match string("kind")?.as_str() {
+        "images" => EntryKind::Images,
+        "texts" => EntryKind::Texts,
+        other => return Err(bad(path, format!("metadata `kind` = `{other}`"))),
+    };
+    let entries = strings(kind.key())?
+        .ok_or_else(|| bad(path, format!("metadata `{}` is missing", kind.key())))?;
+    let dims = embeddings.dims().to_vec();
+    let [rows, d] = dims[..] else {
+        return Err(bad(
+            path,
+            format!("embeddings have shape {dims:?}, not n × d"),
+        ));
+    };
+    let embeddings = embeddings.to_dtype(DType::F32)?;
+    if entries.len() != rows {
+        return Err(bad(
+            path,
+            format!("{rows} embeddings but {} {}", entries.len(), kind.key()),
+        ));
+    }
+    if let Some(l) = labels.as_ref().filter(|l| l.len() != rows) {
+        return Err(bad(
+            path,
+            format!("{rows} embeddings but {} labels", l.len()),
+        ));
+    }
+    let embedding_dim = meta
+        .get("embedding_dim")
+        .and_then(Value::as_u64)
+        .ok_or_else(|| bad(path, "metadata `embedding_dim` is missing".into()))?;
+    if embedding_dim != d as u64 {
+        return Err(bad(
+            path,
+            format!("metadata says embedding_dim {embedding_dim}, the embeddings have {d}"),
+        ));
+    }
+    let skipped = match meta.get("skipped").and_then(Value::as_array) {
+        None => Vec::new(),
+        Some(list) => list
+            .iter()
+            .enumerate()
+            .map(|(position, v)| Skipped {
+                position,
+                input: v["path"].as_str().unwrap_or_default().to_string(),
+                reason: v["reason"].as_str().unwrap_or_default().to_string(),
+            })
+            .collect(),
+    };
+    Ok(Catalogue {
+        embeddings,
+        entries,
+        kind,
+        labels,
+        classes: strings("classes")?.unwrap_or_default(),
+        model: ModelIdentity {
+            sha256: string("model_sha256")?,
+            embedding_dim: d,
+            backbone: string("backbone")?,
+        },
+        checkpoint: string("checkpoint").unwrap_or_default(),
+        source: string("source").unwrap_or_default(),
+        skipped,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample(kind: EntryKind) -> Catalogue {
+        Catalogue {
+            embeddings: Tensor::new(&[[0.6f32, 0.8], [1.0, 0.0]], &Device::Cpu).unwrap(),
+            entries: vec!["a/1.png".into(), "b/2 \"x\".png".into()],
+            kind,
+            labels: Some(vec![0, 1]),
+            classes: vec!["a".into(), "b".into()],
+            model: ModelIdentity {
+                sha256: "ab".repeat(32),
+                embedding_dim: 2,
+                backbone: "small-cnn".into(),
+            },
+            checkpoint: "runs/x/checkpoint.safetensors".into(),
+            source: "--images imgs".into(),
+            skipped: vec![Skipped {
+                position: 0,
+                input: "c.png".into(),
+                reason: "not a JPEG or PNG file".into(),
+            }],
+        }
+    }
+
+    fn same(a: &Catalogue, b: &Catalogue) {
+        assert_eq!(
+            a.embeddings.to_vec2::<f32>().unwrap(),
+            b.embeddings.to_vec2::<f32>().unwrap()
+        );
+        assert_eq!(
+            (&a.entries, a.kind, &a.labels, &a.classes, &a.model),
+            (&b.entries, b.kind, &b.labels, &b.classes, &b.model)
+        );
+        assert_eq!((&a.checkpoint, &a.source), (&b.checkpoint, &b.source));
+        assert_eq!(a.skipped, b.skipped);
+    }
+
+    #[test]
+    fn a_catalogue_reads_back_from_safetensors_and_npy() {
+        let dir = tempfile::tempdir().unwrap();
+        for kind in [EntryKind::Images, EntryKind::Texts] {
+            let c = sample(kind);
+            let p = dir.path().join("c.safetensors");
+            assert_eq!(c.save(&p).unwrap(), vec![p.clone()]);
+            same(&c, &Catalogue::load(&p).unwrap());
+            let p = dir.path().join("c.npy");
+            let written = c.save(&p).unwrap();
+            assert_eq!(written.len(), 3, "{written:?}");
+            same(&c, &Catalogue::load(&p).unwrap());
+        }
+        assert_eq!(sample(EntryKind::Images).class_name(1), Some("b"));
+    }
+
+    #[test]
+    fn files_that_are_not_catalogues_are_refused_by_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("plain.safetensors");
+        crate::outputs::embeddings::save_embeddings(
+            &p,
+            &Tensor::ones((2, 3), DType::F32, &Device::Cpu).unwrap(),
+            &[1, 2],
+        )
+        .unwrap();
+        let e = Catalogue::load(&p).unwrap_err().to_string();
+        assert!(
+            e.contains("plain.safetensors") && e.contains("not a catalogue"),
+            "{e}"
+        );
+        let p = dir.path().join("plain.npy");
+        crate::outputs::npy::save_embeddings_npy(
+            &p,
+            &Tensor::ones((2, 3), DType::F32, &Device::Cpu).unwrap(),
+            None,
+        )
+        .unwrap();
+        let e = Catalogue::load(&p).unwrap_err().to_string();
+        assert!(e.contains("plain_meta.json"), "{e}");
+    }
+}
