@@ -218,3 +218,111 @@ fn cars_mat_reader_survives_any_truncation_or_byte_flip() {
         }
     }
 }
+
+/// CUB with the root at the archive's folder itself (flattened) loads like the nested one.
+#[test]
+fn cub_loads_from_the_archive_folder_itself() {
+    let dir = cub_fixture(CUB_LABELS);
+    let root = dir.path().join("CUB_200_2011");
+    let index = load_dataset(DatasetKind::Cub, &root, &LoadOptions::default()).unwrap();
+    assert_eq!(index.items.len(), 5);
+    assert!(path_of(&index, 0).starts_with(root.join("images")));
+}
+
+#[test]
+fn cub_not_found_names_every_place_looked() {
+    let dir = tempfile::tempdir().unwrap();
+    let err = load_dataset(DatasetKind::Cub, dir.path(), &LoadOptions::default()).unwrap_err();
+    readers_support::assert_looked(&err, dir.path(), &["images.txt", "CUB_200_2011/images.txt"]);
+}
+
+/// The official `cars_annos.mat` beside `car_ims/`, with the dataset's folder kept (as
+/// `Cars196/`, the fetch-data folder, or `stanford_cars/`).
+#[test]
+fn cars_mat_loads_under_a_kept_top_folder() {
+    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data");
+    for top in ["Cars196", "stanford_cars"] {
+        let dir = cars_fixture(CARS);
+        std::fs::remove_file(dir.path().join("cars_annos.csv")).unwrap();
+        std::fs::copy(
+            data.join("cars_annos_plain.mat"),
+            dir.path().join("cars_annos.mat"),
+        )
+        .unwrap();
+        readers_support::nest(dir.path(), top);
+        let index = load_dataset(DatasetKind::Cars, dir.path(), &LoadOptions::default())
+            .unwrap_or_else(|e| panic!("{top}: {e}"));
+        assert_eq!(index.items.len(), 5);
+        assert_eq!(
+            path_of(&index, 4),
+            dir.path().join(top).join("car_ims/000005.jpg")
+        );
+    }
+}
+
+/// The devkit layout (`car_devkit.tgz` + `cars_train.tgz` + `cars_test.tgz` +
+/// `cars_test_annos_withlabels.mat`, as torchvision's `StanfordCars` expects it): both
+/// annotation files pooled, classes 1–98 train.
+#[test]
+fn cars_devkit_layout_pools_train_and_test_files() {
+    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data");
+    for (top, test_annos) in [
+        ("", "cars_test_annos_withlabels.mat"),
+        ("stanford_cars", "cars_test_annos_withlabels.mat"),
+        ("", "devkit/cars_test_annos_withlabels.mat"),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let base = dir.path().join(top);
+        std::fs::create_dir_all(base.join("devkit")).unwrap();
+        std::fs::copy(
+            data.join("cars_train_annos.mat"),
+            base.join("devkit/cars_train_annos.mat"),
+        )
+        .unwrap();
+        std::fs::copy(
+            data.join("cars_test_annos_withlabels.mat"),
+            base.join(test_annos),
+        )
+        .unwrap();
+        for (k, image) in [
+            "cars_train/00001.jpg",
+            "cars_train/00002.jpg",
+            "cars_train/00003.jpg",
+            "cars_test/00001.jpg",
+            "cars_test/00002.jpg",
+        ]
+        .iter()
+        .enumerate()
+        {
+            write_image(&base.join(image), 7, 5, k as u8);
+        }
+        let index = load_dataset(DatasetKind::Cars, dir.path(), &LoadOptions::default())
+            .unwrap_or_else(|e| panic!("{top}/{test_annos}: {e}"));
+        assert_dense_disjoint(&index);
+        // Classes 14, 3, 99 (train file) and 181, 3 (test file): 3 -> 0, 14 -> 1, 99 -> 2, 181 -> 3.
+        assert_eq!(
+            index.items.iter().map(|i| i.label).collect::<Vec<_>>(),
+            vec![1, 0, 2, 3, 0]
+        );
+        assert_eq!(index.split_indices(Split::Test), vec![2, 3]);
+        assert_eq!(path_of(&index, 3), base.join("cars_test/00001.jpg"));
+        assert_eq!(path_of(&index, 1), base.join("cars_train/00002.jpg"));
+    }
+}
+
+#[test]
+fn cars_not_found_names_every_place_looked() {
+    let dir = tempfile::tempdir().unwrap();
+    let err = load_dataset(DatasetKind::Cars, dir.path(), &LoadOptions::default()).unwrap_err();
+    readers_support::assert_looked(
+        &err,
+        dir.path(),
+        &[
+            "cars_annos.mat",
+            "cars_annos.csv",
+            "Cars196/cars_annos.mat",
+            "devkit/cars_train_annos.mat",
+            "stanford_cars/devkit/cars_train_annos.mat",
+        ],
+    );
+}

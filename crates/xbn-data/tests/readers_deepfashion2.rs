@@ -200,3 +200,33 @@ fn check_counts_queries_without_a_gallery_match() {
         report.problems
     );
 }
+
+/// The folders of both zips under a kept `DeepFashion2/` folder load from its parent.
+#[test]
+fn loads_with_a_kept_top_folder() {
+    let dir = fixture();
+    readers_support::nest(dir.path(), "DeepFashion2");
+    let index = load_dataset(
+        DatasetKind::DeepFashion2,
+        dir.path(),
+        &LoadOptions::default(),
+    )
+    .unwrap();
+    assert_eq!(index.items.len(), 6);
+}
+
+#[test]
+fn not_found_names_every_place_looked() {
+    let dir = tempfile::tempdir().unwrap();
+    let err = load_dataset(
+        DatasetKind::DeepFashion2,
+        dir.path(),
+        &LoadOptions::default(),
+    )
+    .unwrap_err();
+    readers_support::assert_looked(
+        &err,
+        dir.path(),
+        &["train/annos", "DeepFashion2/train/annos"],
+    );
+}

@@ -199,3 +199,41 @@ fn real_fashion_mnist_has_the_official_counts() {
         "the first training image is an ankle boot"
     );
 }
+
+/// The four IDX files where torchvision (`FashionMNIST/raw/`) and the project's repository
+/// (`data/fashion/`) keep them load from the root above.
+#[test]
+fn fashion_mnist_loads_from_torchvision_and_repository_layouts() {
+    for sub in ["FashionMNIST/raw", "data/fashion"] {
+        let dir = idx_fixture(&[9, 0, 4, 5]);
+        readers_support::nest(dir.path(), sub);
+        let index = load_dataset(
+            DatasetKind::FashionMnist,
+            dir.path(),
+            &LoadOptions::default(),
+        )
+        .unwrap_or_else(|e| panic!("{sub}: {e}"));
+        assert_eq!(index.items.len(), 6, "{sub}");
+    }
+}
+
+#[test]
+fn fashion_mnist_not_found_names_every_place_looked() {
+    let dir = tempfile::tempdir().unwrap();
+    let err = load_dataset(
+        DatasetKind::FashionMnist,
+        dir.path(),
+        &LoadOptions::default(),
+    )
+    .unwrap_err();
+    readers_support::assert_looked(
+        &err,
+        dir.path(),
+        &[
+            "train-images-idx3-ubyte.gz",
+            "train-images-idx3-ubyte",
+            "FashionMNIST/raw/train-images-idx3-ubyte.gz",
+            "data/fashion/train-images-idx3-ubyte.gz",
+        ],
+    );
+}

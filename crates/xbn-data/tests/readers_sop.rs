@@ -152,3 +152,29 @@ fn missing_annotation_file_is_an_io_error_naming_it() {
         "{err}"
     );
 }
+
+/// The zip's top folder kept (`Stanford_Online_Products/Ebay_train.txt`): the root may be its
+/// parent; paths stay relative to the folder holding the lists.
+#[test]
+fn loads_with_the_archive_folder_kept() {
+    let dir = fixture(TRAIN, TEST);
+    readers_support::nest(dir.path(), "Stanford_Online_Products");
+    let index = load_dataset(DatasetKind::Sop, dir.path(), &LoadOptions::default()).unwrap();
+    assert_eq!(index.items.len(), 8);
+    assert_eq!(
+        path_of(&index, 0),
+        dir.path()
+            .join("Stanford_Online_Products/bicycle_final/111085122871_0.JPG")
+    );
+}
+
+#[test]
+fn no_lists_name_every_place_looked() {
+    let dir = tempfile::tempdir().unwrap();
+    let err = load_dataset(DatasetKind::Sop, dir.path(), &LoadOptions::default()).unwrap_err();
+    readers_support::assert_looked(
+        &err,
+        dir.path(),
+        &["Ebay_train.txt", "Stanford_Online_Products/Ebay_train.txt"],
+    );
+}

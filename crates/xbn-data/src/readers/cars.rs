@@ -8,13 +8,21 @@
 //! car_ims/000001.jpg,112,7,853,717,1,0
 //! ```
 //!
+//! The devkit release (`car_devkit.tgz`, `cars_train.tgz`, `cars_test.tgz` and
+//! `cars_test_annos_withlabels.mat`, the layout torchvision's `StanfordCars` expects) is read
+//! too: `devkit/cars_train_annos.mat` and `cars_test_annos_withlabels.mat` (beside `devkit/` or
+//! in it) have the same struct array with `fname` instead of `relative_im_path`, images under
+//! `cars_train/` and `cars_test/`; both files are pooled. Any of these may sit in a kept top
+//! folder ([`TOPS`]).
+//!
 //! Following the metric-learning protocol, the official train/test flag is ignored: classes
 //! 1–98 (8,054 images) train and classes 99–196 (8,131 images) test, on whole images (no crop).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use super::LoadOptions;
 use super::common::{IndexBuilder, ReaderOutput, numbered_lines, parse_error, parse_u64};
+use super::locate::{Entry, first_existing, under_tops};
 use super::matv5::{MatValue, read_mat};
 use crate::index::{Role, Split};
 use crate::{DataError, Result};
@@ -35,10 +43,26 @@ const HEADER: [&str; 7] = [
     "test",
 ];
 
+/// The devkit's training annotations, relative to a top folder.
+pub const DEVKIT_TRAIN: &str = "devkit/cars_train_annos.mat";
+/// The devkit layout's labelled test annotations (published beside the devkit).
+pub const DEVKIT_TEST: &str = "cars_test_annos_withlabels.mat";
+/// The dataset's folder, which may be kept above its files (`""`: the root itself).
+pub const TOPS: [&str; 4] = ["", "Cars196", "cars196", "stanford_cars"];
+/// The annotation files tried in each top folder, in order.
+pub const ANNOTATIONS: [&str; 4] = [
+    MAT_ANNOTATIONS,
+    CSV_ANNOTATIONS,
+    "devkit/cars_annos.mat",
+    DEVKIT_TRAIN,
+];
+
 /// One annotation: image path relative to the root, class, and where it was listed.
 type Row = (String, u64, String);
 
-fn mat_rows(path: &Path) -> Result<Vec<Row>> {
+/// The rows of a MAT annotation file: image paths from field `path_field`, prefixed with
+/// `prefix`.
+fn mat_rows(path: &Path, path_field: &str, prefix: &str) -> Result<Vec<Row>> {
     let bad = |m: String| DataError::Annotation {
         path: path.to_path_buf(),
         message: m,
@@ -53,11 +77,11 @@ fn mat_rows(path: &Path) -> Result<Vec<Row>> {
     };
     (0..elements.len())
         .map(|i| {
-            let image = match annotations.field(i, "relative_im_path") {
-                Some(MatValue::Char(s)) => s.clone(),
+            let image = match annotations.field(i, path_field) {
+                Some(MatValue::Char(s)) => format!("{prefix}{s}"),
                 _ => {
                     return Err(bad(format!(
-                        "annotations({}).relative_im_path is not text",
+                        "annotations({}).{path_field} is not text",
                         i + 1
                     )));
                 }
@@ -126,15 +150,47 @@ fn csv_rows(path: &Path) -> Result<Vec<Row>> {
     Ok(rows)
 }
 
-/// Reads Cars196 from `root` (the folder holding `cars_annos.mat` or `cars_annos.csv`, and
-/// `car_ims/`).
-pub fn read(root: &Path, options: &LoadOptions) -> Result<ReaderOutput> {
-    let mat = root.join(MAT_ANNOTATIONS);
-    let rows = if mat.is_file() {
-        mat_rows(&mat)?
+/// The annotation rows and the folder their image paths are relative to.
+fn locate_rows(root: &Path) -> Result<(Vec<Row>, PathBuf)> {
+    let annos = first_existing(
+        root,
+        "the Cars196 annotations",
+        under_tops(root, &TOPS, &ANNOTATIONS),
+        Entry::File,
+    )?;
+    let top = TOPS
+        .iter()
+        .rev()
+        .map(|t| root.join(t))
+        .find(|t| annos.starts_with(t))
+        .unwrap_or_else(|| root.to_path_buf());
+    let rows = if annos.ends_with(DEVKIT_TRAIN) {
+        let test = first_existing(
+            root,
+            &format!(
+                "the labelled test annotations `{DEVKIT_TEST}` (for {}; the devkit's \
+                 `cars_test_annos.mat` has no classes)",
+                annos.display()
+            ),
+            vec![top.join(DEVKIT_TEST), top.join("devkit").join(DEVKIT_TEST)],
+            Entry::File,
+        )?;
+        let mut rows = mat_rows(&annos, "fname", "cars_train/")?;
+        rows.extend(mat_rows(&test, "fname", "cars_test/")?);
+        rows
+    } else if annos.extension().is_some_and(|e| e == "csv") {
+        csv_rows(&annos)?
     } else {
-        csv_rows(&root.join(CSV_ANNOTATIONS))?
+        mat_rows(&annos, "relative_im_path", "")?
     };
+    Ok((rows, top))
+}
+
+/// Reads Cars196 from `root`: the folder holding `cars_annos.mat` (or `cars_annos.csv`) and
+/// `car_ims/`, or the devkit layout, or the parent of either.
+pub fn read(root: &Path, options: &LoadOptions) -> Result<ReaderOutput> {
+    let (rows, top) = locate_rows(root)?;
+    let root = top.as_path();
     let mut builder = IndexBuilder::new(options.verify_files);
     for (image, class, listed_in) in rows {
         let (split, role) = if class <= TRAIN_CLASSES {

@@ -8,25 +8,31 @@ use std::path::{Path, PathBuf};
 
 use super::LoadOptions;
 use super::common::{IndexBuilder, ReaderOutput, fields, numbered_lines, parse_error, parse_u64};
+use super::locate::{Entry, first_existing, under_tops};
 use crate::index::{Role, Split};
 use crate::{DataError, Result};
 
 /// Classes `1..=TRAIN_CLASSES` train, the rest test.
 pub const TRAIN_CLASSES: u64 = 100;
 
-/// The folder holding `images.txt`: `root` itself or `root/CUB_200_2011` (the archive's folder).
-fn dataset_dir(root: &Path) -> PathBuf {
-    let nested = root.join("CUB_200_2011");
-    if !root.join("images.txt").is_file() && nested.join("images.txt").is_file() {
-        nested
-    } else {
-        root.to_path_buf()
-    }
+/// The archive's top folder, which may be kept above the dataset (`""`: the root itself).
+pub const TOPS: [&str; 2] = ["", "CUB_200_2011"];
+
+/// The folder holding `images.txt`: `root` itself or `root/CUB_200_2011` (the archive's
+/// folder), or [`DataError::NotFound`] naming both.
+fn dataset_dir(root: &Path) -> Result<PathBuf> {
+    let images = first_existing(
+        root,
+        "the CUB image list `images.txt`",
+        under_tops(root, &TOPS, &["images.txt"]),
+        Entry::File,
+    )?;
+    Ok(images.parent().unwrap_or(root).to_path_buf())
 }
 
 /// Reads CUB-200-2011 from `root` (the folder holding `images.txt`, or its parent).
 pub fn read(root: &Path, options: &LoadOptions) -> Result<ReaderOutput> {
-    let dir = dataset_dir(root);
+    let dir = dataset_dir(root)?;
     let labels_path = dir.join("image_class_labels.txt");
     let mut labels = BTreeMap::new();
     for (no, line) in numbered_lines(&labels_path)? {

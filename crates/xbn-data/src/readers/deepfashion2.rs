@@ -6,6 +6,9 @@
 //! box. The training split is read from `train/`, the test split from `validation/` (the public
 //! split with annotations); in the test split user items are queries and shop items the gallery.
 //! Pair ids of the two splits are separate products, so classes are keyed by split too.
+//!
+//! `train.zip` and `validation.zip` unpack to `train/` and `validation/`; the root is the folder
+//! holding both, or its parent when they sit in a kept `DeepFashion2/` folder ([`TOPS`]).
 
 use std::path::{Path, PathBuf};
 
@@ -13,6 +16,7 @@ use serde_json::Value;
 
 use super::LoadOptions;
 use super::common::{IndexBuilder, ReaderOutput};
+use super::locate::{Entry, first_existing, under_tops};
 use crate::index::{BoundingBox, Role, Split};
 use crate::{DataError, Result};
 
@@ -72,8 +76,24 @@ fn integer(path: &Path, name: &str, value: Option<&Value>) -> Result<u64> {
         .ok_or_else(|| annotation_error(path, format!("`{name}` must be a non-negative integer")))
 }
 
-/// Reads DeepFashion2 from `root` (the folder holding `train/` and `validation/`).
+/// The dataset's folder, which may be kept above `train/` and `validation/` (`""`: the root).
+pub const TOPS: [&str; 2] = ["", "DeepFashion2"];
+
+/// Reads DeepFashion2 from `root` (the folder holding `train/` and `validation/`, or its
+/// parent).
 pub fn read(root: &Path, options: &LoadOptions) -> Result<ReaderOutput> {
+    let annos = first_existing(
+        root,
+        "the DeepFashion2 training annotations `train/annos/`",
+        under_tops(root, &TOPS, &["train/annos"]),
+        Entry::Folder,
+    )?;
+    let root = annos
+        .parent()
+        .and_then(Path::parent)
+        .unwrap_or(root)
+        .to_path_buf();
+    let root = root.as_path();
     let mut builder = IndexBuilder::new(options.verify_files);
     for (folder, split) in [("train", Split::Train), ("validation", Split::Test)] {
         let dir = root.join(folder);

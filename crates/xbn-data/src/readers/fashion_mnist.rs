@@ -8,6 +8,10 @@
 //! Shirt, Sneaker, Bag, Ankle boot; 35,000 images) test, leave-one-out protocol. Labels are
 //! dense, so with all ten classes present they are the dataset's own class numbers. Images are
 //! served from memory as 28×28 RGB (grey replicated).
+//!
+//! The files may be in the root, in `FashionMNIST/raw/` (torchvision's download), in
+//! `data/fashion/` (the project's repository) or in `raw/` ([`PLACES`]); the first folder
+//! holding `train-images-idx3-ubyte(.gz)` is read.
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -17,6 +21,7 @@ use flate2::read::GzDecoder;
 
 use super::LoadOptions;
 use super::common::{IndexBuilder, ReaderOutput};
+use super::locate::{Entry, first_existing, under_tops};
 use crate::index::{ImageProvider, ItemSource, Role, Split};
 use crate::{DataError, Result};
 
@@ -27,6 +32,22 @@ pub const DEBIAN_ROOT: &str = "/usr/share/datasets/fashion-mnist";
 
 const IMAGES_MAGIC: u32 = 0x0000_0803;
 const LABELS_MAGIC: u32 = 0x0000_0801;
+
+/// The folders, relative to the root, that may hold the four files, in the order tried.
+pub const PLACES: [&str; 4] = ["", "FashionMNIST/raw", "data/fashion", "raw"];
+
+/// The folder holding the training images, or [`DataError::NotFound`] naming every place tried.
+fn locate(root: &Path) -> Result<PathBuf> {
+    let name = "train-images-idx3-ubyte";
+    let gz = format!("{name}.gz");
+    let found = first_existing(
+        root,
+        "the Fashion-MNIST training images `train-images-idx3-ubyte(.gz)`",
+        under_tops(root, &PLACES, &[&gz, name]),
+        Entry::File,
+    )?;
+    Ok(found.parent().unwrap_or(root).to_path_buf())
+}
 
 /// Reads `root/name.gz`, or `root/name` if only the uncompressed file is there.
 fn read_idx_file(root: &Path, name: &str) -> Result<(PathBuf, Vec<u8>)> {
@@ -132,6 +153,8 @@ impl IdxImages {
 
 /// Reads Fashion-MNIST from `root` (the folder holding the four IDX files).
 pub fn read(root: &Path, _options: &LoadOptions) -> Result<ReaderOutput> {
+    let root = locate(root)?;
+    let root = root.as_path();
     let mut pixels = Vec::new();
     let mut labels = Vec::new();
     let mut names = Vec::new();

@@ -4,18 +4,31 @@
 //! `bicycle_final/111085122871_0.JPG`). The 11,318 training classes (class ids 1–11318) and the
 //! 11,316 test classes (11319–22634) are disjoint; test images are both queries and references
 //! (leave-one-out recall@k).
+//!
+//! `Stanford_Online_Products.zip` unpacks to `Stanford_Online_Products/`; the root may be that
+//! folder or its parent ([`TOPS`]). Paths are relative to the folder holding the lists.
 
 use std::path::Path;
 
 use super::LoadOptions;
 use super::common::{IndexBuilder, ReaderOutput, fields, numbered_lines, parse_error, parse_u64};
+use super::locate::{Entry, first_existing, under_tops};
 use crate::Result;
 use crate::index::{Role, Split};
 
 const HEADER: &str = "image_id class_id super_class_id path";
+/// The zip's top folder, which may be kept above the dataset (`""`: the root itself).
+pub const TOPS: [&str; 2] = ["", "Stanford_Online_Products"];
 
-/// Reads SOP from `root` (the folder holding `Ebay_train.txt`).
+/// Reads SOP from `root` (the folder holding `Ebay_train.txt`, or its parent).
 pub fn read(root: &Path, options: &LoadOptions) -> Result<ReaderOutput> {
+    let train = first_existing(
+        root,
+        "the SOP training list `Ebay_train.txt`",
+        under_tops(root, &TOPS, &["Ebay_train.txt"]),
+        Entry::File,
+    )?;
+    let root = train.parent().unwrap_or(root);
     let mut builder = IndexBuilder::new(options.verify_files);
     for (file, split, role) in [
         ("Ebay_train.txt", Split::Train, Role::Train),

@@ -56,3 +56,33 @@ pub fn assert_dense_disjoint(index: &DatasetIndex) {
         "labels not dense, train first"
     );
 }
+
+/// Moves everything in `root` into `root/sub` (creating it), as when an archive's top folder
+/// is kept.
+pub fn nest(root: &Path, sub: &str) {
+    let entries: Vec<_> = std::fs::read_dir(root)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    let dest = root.join(sub);
+    std::fs::create_dir_all(&dest).unwrap();
+    for entry in entries {
+        std::fs::rename(&entry, dest.join(entry.file_name().unwrap())).unwrap();
+    }
+}
+
+/// Asserts that `err` is a `DataError::NotFound` whose message names `root/place` for every
+/// place.
+pub fn assert_looked(err: &xbn_data::DataError, root: &Path, places: &[&str]) {
+    let xbn_data::DataError::NotFound { looked, .. } = err else {
+        panic!("not a NotFound error: {err:?}")
+    };
+    for place in places {
+        let path = root.join(place);
+        assert!(looked.contains(&path), "{} not in {err}", path.display());
+        assert!(
+            err.to_string().contains(&path.display().to_string()),
+            "{err}"
+        );
+    }
+}
