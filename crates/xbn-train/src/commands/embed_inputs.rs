@@ -125,13 +125,20 @@ fn render(
     scratch: &mut Scratch,
     len: usize,
 ) -> std::result::Result<Vec<f32>, String> {
-    let image = load_image(source).map_err(|e| e.to_string())?;
+    // The reason without the path, which the caller shows beside it.
+    let reason = |e: xbn_data::DataError| {
+        let text = e.to_string();
+        let prefix = format!("{}: ", source.describe());
+        text.strip_prefix(&prefix)
+            .map_or(text.clone(), str::to_string)
+    };
+    let image = load_image(source).map_err(reason)?;
     let mut out = vec![0f32; len];
     // The evaluation transform draws no random numbers; any generator does.
     let mut rng = <rand_chacha::ChaCha8Rng as rand::SeedableRng>::seed_from_u64(0);
     transform
         .apply(&image, &mut rng, scratch, &mut out)
-        .map_err(|e| e.to_string())?;
+        .map_err(reason)?;
     Ok(out)
 }
 

@@ -44,7 +44,11 @@ impl std::fmt::Display for IndexOutcome {
             files.join(", ")
         )?;
         if !self.skipped.is_empty() {
-            write!(f, "; {} unreadable inputs skipped", self.skipped.len())?;
+            write!(
+                f,
+                "; {} unreadable skipped (listed on stderr)",
+                self.skipped.len()
+            )?;
         }
         Ok(())
     }

@@ -213,7 +213,10 @@ impl SearchResults {
                     .hits
                     .iter()
                     .map(|h| {
-                        let mut v = json!({"rank": h.rank, "similarity": h.similarity});
+                        // The f32's shortest decimal form, not its widening to f64
+                        // (1.0000001, not 1.0000001192092896).
+                        let similarity: f64 = h.similarity.to_string().parse().unwrap_or(f64::NAN);
+                        let mut v = json!({"rank": h.rank, "similarity": similarity});
                         v[key] = json!(h.entry);
                         if let Some(l) = h.label {
                             v["label"] = json!(l);
