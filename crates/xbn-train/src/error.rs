@@ -9,6 +9,31 @@ pub enum TrainError {
     /// An invalid configuration (unknown key, impossible value), found before any work starts.
     #[error("invalid configuration: {0}")]
     Config(String),
+    /// A checkpoint's tensors do not match the checksum recorded in its metadata when it was
+    /// written: the file was damaged (truncated, overwritten, bit rot).
+    #[error(
+        "checkpoint {path} is damaged: its tensors' checksum is {found}, the one recorded when it was written is {expected}"
+    )]
+    CheckpointDamaged {
+        /// The checkpoint file.
+        path: PathBuf,
+        /// The checksum in the metadata.
+        expected: String,
+        /// The checksum of the tensors read.
+        found: String,
+    },
+    /// The configuration differs from the checkpoint's in keys that change the shape of what
+    /// it holds (see `checkpoint::shape_keys`); resuming is refused.
+    #[error(
+        "cannot resume from {path}: the configuration changes what the checkpoint holds ({}); resume with the run's own settings or start a new run",
+        differences.join("; ")
+    )]
+    ConfigMismatch {
+        /// The checkpoint file.
+        path: PathBuf,
+        /// One `key: checkpoint A, configuration B` per differing key.
+        differences: Vec<String>,
+    },
     /// A file or folder could not be read or written.
     #[error("{path}: {source}")]
     Io {

@@ -34,16 +34,22 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         let _ = fs::remove_file(&tmp);
         return result;
     }
+    sync_parent(path);
+    Ok(())
+}
+
+/// Flushes the folder holding `path` so that a rename into it survives a power loss; not all
+/// platforms allow opening a folder, so a failure is ignored.
+pub fn sync_parent(path: &Path) {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        // Persist the rename itself; not all platforms allow opening a folder, so ignore failure.
         if let Ok(d) = File::open(dir) {
             let _ = d.sync_all();
         }
     }
-    Ok(())
 }
 
-fn write_and_sync(tmp: &Path, bytes: &[u8]) -> Result<()> {
+/// Creates (or truncates) `tmp`, writes `bytes` and flushes them to disk.
+pub fn write_and_sync(tmp: &Path, bytes: &[u8]) -> Result<()> {
     let mut f = File::create(tmp).map_err(|e| TrainError::io(tmp, e))?;
     f.write_all(bytes).map_err(|e| TrainError::io(tmp, e))?;
     f.sync_all().map_err(|e| TrainError::io(tmp, e))

@@ -1,10 +1,15 @@
 //! Training checkpoints: one safetensors file holding the model, the optimizer state, the
 //! memory queue, the AXBN filter state and the RNG state, with the iteration and seed in its
-//! metadata, written atomically (see [`atomic`]).
+//! metadata, written atomically (see [`atomic`]). Each file carries a checksum of its tensors
+//! ([`checksum`]) verified when it is read; the run's last checkpoint keeps its predecessor
+//! ([`rotate`]), and records the configuration keys that change its shapes ([`shape_keys`]).
 //!
 //! Tensor names are prefixed by their owner: `model.`, `optim.`, `memory.`, `norm.`, `rng.`.
 
 pub mod atomic;
+pub mod checksum;
+pub mod rotate;
+pub mod shape_keys;
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -59,41 +64,83 @@ impl Checkpoint {
         })
     }
 
-    /// Serializes and writes atomically: on any error the previous file at `path` is intact.
-    pub fn save(&self, path: &Path) -> Result<()> {
+    /// The file's bytes: the tensors (moved to the CPU) and the metadata, with the tensors'
+    /// checksum added under [`checksum::KEY`]. `path` names the file in errors.
+    pub fn to_bytes(&self, path: &Path) -> Result<Vec<u8>> {
         let mut names: Vec<&String> = self.tensors.keys().collect();
         names.sort();
-        let data: Vec<(&str, &Tensor)> = names
+        let cpu: Vec<(&str, Tensor)> = names
             .into_iter()
-            .map(|k| (k.as_str(), &self.tensors[k]))
-            .collect();
-        let cpu: Vec<(&str, Tensor)> = data
-            .into_iter()
-            .map(|(k, t)| Ok((k, t.to_device(&Device::Cpu)?.contiguous()?)))
+            .map(|k| {
+                Ok((
+                    k.as_str(),
+                    self.tensors[k].to_device(&Device::Cpu)?.contiguous()?,
+                ))
+            })
             .collect::<Result<_>>()?;
-        let bytes = safetensors::serialize(
-            cpu.iter().map(|(k, t)| (*k, t)),
-            Some(self.metadata.clone()),
-        )
-        .map_err(|e| TrainError::Checkpoint {
-            path: path.to_path_buf(),
-            message: e.to_string(),
-        })?;
-        atomic::write_atomic(path, &bytes)
+        let mut metadata = self.metadata.clone();
+        metadata.insert(checksum::KEY.into(), checksum::of_views(&cpu));
+        safetensors::serialize(cpu.iter().map(|(k, t)| (*k, t)), Some(metadata)).map_err(|e| {
+            TrainError::Checkpoint {
+                path: path.to_path_buf(),
+                message: e.to_string(),
+            }
+        })
     }
 
-    /// Reads a checkpoint, placing its tensors on `device`.
+    /// Serializes (with the checksum) and writes atomically: on any error the previous file
+    /// at `path` is intact.
+    pub fn save(&self, path: &Path) -> Result<()> {
+        atomic::write_atomic(path, &self.to_bytes(path)?)
+    }
+
+    /// Reads a checkpoint, verifies its checksum and places its tensors on `device`; the
+    /// metadata returned is the one saved (without the checksum). A checkpoint written before
+    /// checksums were recorded loads with a warning.
     pub fn load(path: &Path, device: &Device) -> Result<Self> {
         let bytes = std::fs::read(path).map_err(|e| TrainError::io(path, e))?;
-        let bad = |message: String| TrainError::Checkpoint {
-            path: path.to_path_buf(),
-            message,
-        };
-        let (_, meta) =
-            safetensors::SafeTensors::read_metadata(&bytes).map_err(|e| bad(e.to_string()))?;
-        let metadata = meta.metadata().clone().unwrap_or_default();
-        let tensors = candle_core::safetensors::load_buffer(&bytes, device)
-            .map_err(|e| bad(e.to_string()))?;
+        Self::from_bytes(&bytes, path, device)
+    }
+
+    /// Parses and verifies a checkpoint's bytes (`path` names it in errors and warnings).
+    pub fn from_bytes(bytes: &[u8], path: &Path, device: &Device) -> Result<Self> {
+        let mut metadata = verify(bytes, path)?;
+        if metadata.remove(checksum::KEY).is_none() {
+            tracing::warn!(
+                "{}: no checksum (written by an earlier version); its contents are not verified",
+                path.display()
+            );
+        }
+        let tensors = candle_core::safetensors::load_buffer(bytes, device).map_err(|e| {
+            TrainError::Checkpoint {
+                path: path.to_path_buf(),
+                message: e.to_string(),
+            }
+        })?;
         Ok(Self { tensors, metadata })
     }
+}
+
+/// Parses the safetensors layout of `bytes` and checks the tensors against the checksum in
+/// the metadata (when there is one); returns the metadata.
+pub fn verify(bytes: &[u8], path: &Path) -> Result<HashMap<String, String>> {
+    let bad = |message: String| TrainError::Checkpoint {
+        path: path.to_path_buf(),
+        message: format!("not a readable checkpoint ({message})"),
+    };
+    let st = safetensors::SafeTensors::deserialize(bytes).map_err(|e| bad(e.to_string()))?;
+    let (_, meta) =
+        safetensors::SafeTensors::read_metadata(bytes).map_err(|e| bad(e.to_string()))?;
+    let metadata = meta.metadata().clone().unwrap_or_default();
+    if let Some(expected) = metadata.get(checksum::KEY) {
+        let found = checksum::of_file(&st);
+        if &found != expected {
+            return Err(TrainError::CheckpointDamaged {
+                path: path.to_path_buf(),
+                expected: expected.clone(),
+                found,
+            });
+        }
+    }
+    Ok(metadata)
 }

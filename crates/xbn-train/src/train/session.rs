@@ -98,15 +98,14 @@ impl Session {
         let objective = Objective::new(cfg, loss, backbone.embedding_dim(), device)?;
 
         let dir = cfg.run.output_dir.join(&cfg.run.name);
-        let ck_path = dir.join(checkpoint::LAST);
-        if !resume && ck_path.exists() && !cfg.run.overwrite {
+        if !resume && checkpoint::rotate::exists(&dir) && !cfg.run.overwrite {
             return Err(TrainError::Config(format!(
                 "{} already holds a run; continue it with --resume {}, choose another --name, or set run.overwrite = true",
                 dir.display(),
                 dir.display()
             )));
         }
-        if resume && !ck_path.exists() {
+        if resume && !checkpoint::rotate::exists(&dir) {
             return Err(TrainError::Config(format!(
                 "--resume {}: no checkpoint ({}) in that folder",
                 dir.display(),
@@ -119,6 +118,7 @@ impl Session {
                 "metrics.jsonl",
                 "train.log",
                 checkpoint::LAST,
+                checkpoint::rotate::PREV,
                 checkpoint::BEST,
             ] {
                 let p = dir.join(f);
@@ -127,8 +127,6 @@ impl Session {
                 }
             }
         }
-        let cfg_path = dir.join("config.toml");
-        crate::checkpoint::atomic::write_atomic(&cfg_path, cfg.to_toml_string()?.as_bytes())?;
 
         let ks = if cfg.eval.k.is_empty() {
             data.standard_ks()
@@ -154,7 +152,7 @@ impl Session {
             loss_params,
         };
         if resume {
-            s.restore(&ck_path)?;
+            s.restore_from_folder()?;
             s.metrics = MetricsWriter::open(&dir.join("metrics.jsonl"), Some(s.iteration))?;
             if let Some(sampler) = s.sampler.as_mut() {
                 for _ in 0..s.iteration {
@@ -162,6 +160,10 @@ impl Session {
                 }
             }
         }
+        // Written once the checkpoint (if any) is accepted: a refused resume leaves the
+        // folder's configuration as it was.
+        let cfg_path = dir.join("config.toml");
+        crate::checkpoint::atomic::write_atomic(&cfg_path, cfg.to_toml_string()?.as_bytes())?;
         let message = format!(
             "{} run `{}`: {} on {} ({} train / {} test {}), norm {:?}, memory {}, {} iterations from {}",
             if resume { "resuming" } else { "starting" },

@@ -8,7 +8,7 @@ use candle_core::{Device, Tensor};
 
 use super::network::{load_model_state, model_state};
 use super::session::{Best, Session};
-use crate::checkpoint::{self, Checkpoint};
+use crate::checkpoint::{self, Checkpoint, rotate, shape_keys};
 use crate::error::{Result, TrainError};
 
 /// Checkpoint format version written in the metadata.
@@ -46,8 +46,16 @@ impl Session {
             meta.insert("best_value".into(), b.value.to_string());
             meta.insert("best_iteration".into(), b.iteration.to_string());
         }
+        shape_keys::record(&self.cfg, meta)?;
         let path = self.dir.join(checkpoint::LAST);
-        if let Err(e) = ck.save(&path) {
+        // The current file becomes the previous one only when it is known to be good (this
+        // session wrote or restored it) and is of an earlier iteration; a damaged one, or one
+        // of this same iteration, is replaced and the previous one kept.
+        let keep_previous = self
+            .last_checkpoint
+            .as_ref()
+            .is_some_and(|(p, it)| p == &path && *it < self.iteration);
+        if let Err(e) = rotate::save_keeping_previous(&ck, &self.dir, keep_previous) {
             return Err(TrainError::Checkpoint {
                 path: path.clone(),
                 message: format!(
@@ -65,9 +73,40 @@ impl Session {
         ))
     }
 
+    /// Restores the state of the run folder's last checkpoint, or of the previous one (with a
+    /// warning) when the last is missing or damaged. Refuses a checkpoint whose shape-changing
+    /// configuration keys differ from this session's.
+    pub fn restore_from_folder(&mut self) -> Result<()> {
+        let loaded = rotate::load_last_or_previous(&self.dir, &self.device)?;
+        if let Some(why) = &loaded.fallback {
+            tracing::warn!("{why}");
+            self.log.line(&format!("warning: {why}"))?;
+        }
+        self.restore_checkpoint(&loaded.checkpoint, &loaded.path)
+    }
+
     /// Restores the state saved in `path`.
     pub fn restore(&mut self, path: &Path) -> Result<()> {
         let ck = Checkpoint::load(path, &self.device)?;
+        self.restore_checkpoint(&ck, path)
+    }
+
+    /// Restores the state of `ck`, read from `path` (named in errors).
+    pub fn restore_checkpoint(&mut self, ck: &Checkpoint, path: &Path) -> Result<()> {
+        if shape_keys::recorded(&ck.metadata) {
+            let differences = shape_keys::differences(&self.cfg, &ck.metadata)?;
+            if !differences.is_empty() {
+                return Err(TrainError::ConfigMismatch {
+                    path: path.to_path_buf(),
+                    differences,
+                });
+            }
+        } else {
+            tracing::warn!(
+                "{}: written by an earlier version, without the configuration it was trained with; shapes are checked tensor by tensor",
+                path.display()
+            );
+        }
         let seed: u64 = ck.meta("seed", path)?;
         if seed != self.cfg.run.seed {
             return Err(TrainError::Checkpoint {

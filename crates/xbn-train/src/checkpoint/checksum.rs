@@ -1,0 +1,61 @@
+//! The checksum a checkpoint carries in its metadata (`sha256`): SHA-256 over every tensor's
+//! name, dtype, shape and bytes, in name order. It is computed from the tensors before writing
+//! and again from the file's contents when reading, so a damaged or truncated tensor, a
+//! renamed tensor or a changed shape are all caught.
+
+use safetensors::{Dtype, View};
+use sha2::{Digest, Sha256};
+
+/// Metadata key of the checksum (lowercase hex SHA-256).
+pub const KEY: &str = "sha256";
+
+/// Incremental checksum over tensors fed in name order.
+#[derive(Default)]
+pub struct TensorDigest(Sha256);
+
+impl TensorDigest {
+    /// Adds one tensor.
+    pub fn add(&mut self, name: &str, dtype: Dtype, shape: &[usize], data: &[u8]) {
+        let h = &mut self.0;
+        h.update((name.len() as u64).to_le_bytes());
+        h.update(name.as_bytes());
+        let dtype = format!("{dtype:?}");
+        h.update((dtype.len() as u64).to_le_bytes());
+        h.update(dtype.as_bytes());
+        h.update((shape.len() as u64).to_le_bytes());
+        for &d in shape {
+            h.update((d as u64).to_le_bytes());
+        }
+        h.update((data.len() as u64).to_le_bytes());
+        h.update(data);
+    }
+
+    /// The checksum as lowercase hex.
+    pub fn hex(self) -> String {
+        hex::encode(self.0.finalize())
+    }
+}
+
+/// The checksum of named tensors (any order; they are sorted by name).
+pub fn of_views<V: View>(tensors: &[(&str, V)]) -> String {
+    let mut sorted: Vec<&(&str, V)> = tensors.iter().collect();
+    sorted.sort_by(|a, b| a.0.cmp(b.0));
+    let mut d = TensorDigest::default();
+    for (name, v) in sorted {
+        d.add(name, v.dtype(), v.shape(), &v.data());
+    }
+    d.hex()
+}
+
+/// The checksum of the tensors of a parsed safetensors file.
+pub fn of_file(st: &safetensors::SafeTensors<'_>) -> String {
+    let mut names: Vec<&str> = st.names();
+    names.sort_unstable();
+    let mut d = TensorDigest::default();
+    for name in names {
+        if let Ok(v) = st.tensor(name) {
+            d.add(name, v.dtype(), v.shape(), v.data());
+        }
+    }
+    d.hex()
+}
