@@ -2,7 +2,10 @@
 
 Run from the repository root (not run by CI; the outputs are committed):
 
-    /work/venv/bin/python crates/xbn-losses/reference/gen_loss_reference.py
+    /work/venv/bin/python crates/xbn-losses/reference/gen_loss_reference.py [edge]
+
+(any venv with `pip install torch pytorch-metric-learning safetensors`; `edge` writes only
+the issue-16 files, contrastive_dup and circle_f32, which hold f32 and f64 cases).
 
 Writes one safetensors file per loss configuration to crates/xbn-losses/tests/data/. Each file
 holds several cases; case `c` has the tensors
@@ -14,6 +17,7 @@ multi-iteration run of batch term + w · CrossBatchMemory term.
 """
 
 import os
+import sys
 
 import torch
 from safetensors.torch import save_file
@@ -189,8 +193,74 @@ def xbm_sequence():
     print("xbm_sequence.safetensors")
 
 
+def pml_case(name, make_loss, a, y, r=None, ry=None, dtype=D):
+    """One case computed by PML in `dtype` (inputs rounded to it first), stored in `dtype`."""
+    a, r = a.to(dtype), (None if r is None else r.to(dtype))
+    loss, g = run(make_loss(), a, y, r, ry)
+    t = {f"{name}/anchors": a, f"{name}/anchor_labels": y, f"{name}/loss": loss, f"{name}/grad": g,
+         f"{name}/same": torch.tensor(int(r is None))}
+    if r is not None:
+        t.update({f"{name}/refs": r, f"{name}/ref_labels": ry})
+    return t
+
+
+class SnappedCosine(distances.CosineSimilarity):
+    """PML's CosineSimilarity with entries within 8 ε of ±1 set to ±1 (no gradient there), as
+    xbn does. Whether PML's own normalize + matmul lands on exactly 1.0 for two identical rows
+    depends on the rows (for row 14 of emb(400, 16, 40) it gives 1 − 1.1e-16 in f64 and 1 − 6e-8
+    in f32, and AvgNonZero counts the pair); where it lands on 1 the two distances agree, as
+    for the duplicate used below (edge_files prints both)."""
+
+    def compute_mat(self, query_emb, ref_emb):
+        m = super().compute_mat(query_emb, ref_emb)
+        near = ((m.abs() - 1).abs() <= 8 * torch.finfo(m.dtype).eps).detach()
+        return torch.where(near, torch.sign(m).detach(), m)
+
+
+def edge_files():
+    """Issue 16: duplicates (cosine ≈ 1 − ulp) and f32 underflow, in f32 and f64.
+
+    contrastive_dup: PML ContrastiveLoss(1, 0.5, CosineSimilarity()) (AvgNonZero) on a 12 × 16
+    batch whose rows 0 and 1 are identical with the same label, and against a reference set
+    holding a copy of anchor 0 with its label (the memory case), with SnappedCosine (equal to
+    plain PML on these rows: 1.25350 on dup12 in both dtypes; xbn gave 1.10211 before the snap).
+    circle_f32: PML CircleLoss() (γ = 80, m = 0.4) on 3 rows × 4 dims where anchor 0's logit is
+    −17.7: log(1 + e^−17.7) rounds to 0 in f32, log1p does not (the seed was searched for that).
+    """
+    a = emb(12, 16, 40)
+    # Row 6 of emb(400, 16, 40): before the snap, xbn's normalize + matmul gave this duplicate
+    # pair (and the copy in r) a cosine below 1 in f64 and in f32 (rows searched for that).
+    a[0] = emb(400, 16, 40)[6]
+    a[1] = a[0]
+    y = lab([0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5])
+    r = emb(20, 16, 41)
+    r[3] = a[0]
+    ry = torch.randint(0, 6, (20,), generator=torch.Generator().manual_seed(42))
+    ry[3] = y[0]
+    t = {}
+    contrastive = lambda: losses.ContrastiveLoss(1, 0.5, distance=SnappedCosine())
+    raw = lambda: losses.ContrastiveLoss(1, 0.5, distance=distances.CosineSimilarity())
+    for dt, suffix in [(D, "f64"), (torch.float32, "f32")]:
+        print(f"dup12_{suffix}: plain PML", run(raw(), a.to(dt), y)[0].item(),
+              "snapped", run(contrastive(), a.to(dt), y)[0].item())
+        t.update(pml_case(f"dup12_{suffix}", contrastive, a, y, dtype=dt))
+        t.update(pml_case(f"dup_ref_{suffix}", contrastive, a[:6], y[:6], r, ry, dtype=dt))
+    save_file({k: v.clone().contiguous() for k, v in t.items()}, os.path.join(OUT, "contrastive_dup.safetensors"))
+    print("contrastive_dup.safetensors")
+    a = torch.randn(3, 4, generator=torch.Generator().manual_seed(57), dtype=D)
+    t = {}
+    for dt, suffix in [(D, "f64"), (torch.float32, "f32")]:
+        t.update(pml_case(f"underflow3_{suffix}", losses.CircleLoss, a, lab([0, 0, 1]), dtype=dt))
+    save_file({k: v.clone().contiguous() for k, v in t.items()}, os.path.join(OUT, "circle_f32.safetensors"))
+    print("circle_f32.safetensors")
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
+    if sys.argv[1:] == ["edge"]:  # only the issue-16 files, leaving the others byte-identical
+        edge_files()
+        return
+    edge_files()
     cos = distances.CosineSimilarity
     make_file("contrastive_pml.safetensors", lambda: losses.ContrastiveLoss())
     make_file("contrastive_pml_cosine_mean.safetensors",

@@ -2,7 +2,8 @@
 
 use candle_core::{D, Tensor};
 
-use crate::ops::{masked_logsumexp, softplus};
+use crate::ops::masked_logsumexp;
+use crate::softplus::softplus;
 use crate::{Distance, LossError, MetricLoss, PairInput, Pairs, Reduction, Result};
 
 /// Circle loss on cosine similarities `S`. With `O_p = 1 + m`, `O_n = −m`, `Δ_p = 1 − m`,

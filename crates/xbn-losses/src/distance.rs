@@ -4,6 +4,7 @@ use candle_core::{DType, Tensor};
 
 use crate::Result;
 use crate::const_matmul::matmul_const_refs;
+use crate::snap::snap_unit;
 
 /// What the references of [`Distance::matrix`] are.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -20,7 +21,8 @@ pub enum Refs {
 ///
 /// - [`Distance::Cosine`] (default, PML `CosineSimilarity`): rows are L2-normalized,
 ///   `S = Â R̂ᵀ`, `S_ij = ⟨a_i, r_j⟩ / (‖a_i‖ ‖r_j‖)`. A *similarity*: larger is closer
-///   (PML calls this an "inverted" distance).
+///   (PML calls this an "inverted" distance). Entries within `8 ε_dtype` of ±1 (duplicates,
+///   whose normalize + matmul gives `1 − 1.2e-7` in f32) are exactly ±1 with zero gradient.
 /// - [`Distance::Euclidean`] (PML `LpDistance(p=2, normalize_embeddings=normalize)`):
 ///   `S_ij = ‖â_i − r̂_j‖₂`, with rows L2-normalized first when `normalize` (PML's default).
 ///   Computed as `sqrt(‖a‖² + ‖r‖² − 2 a·r)` from one matmul; pairs whose squared distance is
@@ -73,7 +75,8 @@ impl Distance {
                 } else {
                     xbn_core::l2_normalize_rows(refs)?
                 };
-                product(&a, &r)
+                // Duplicates give 1 − ε-ish after normalize + matmul: within 8 ε of ±1 → ±1.
+                snap_unit(&product(&a, &r)?)
             }
             Distance::Euclidean { normalize } => {
                 let (a, r) = if *normalize {

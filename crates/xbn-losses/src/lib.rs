@@ -33,6 +33,8 @@ mod ops;
 mod pairs;
 mod proxy_anchor;
 mod reduction;
+mod snap;
+mod softplus;
 mod triplet;
 mod xbm;
 mod xbm_contrastive;

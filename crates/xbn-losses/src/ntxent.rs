@@ -2,7 +2,8 @@
 
 use candle_core::{D, Tensor};
 
-use crate::ops::{masked_logsumexp, softplus};
+use crate::ops::masked_logsumexp;
+use crate::softplus::softplus;
 use crate::{Distance, MetricLoss, PairInput, Pairs, Reduction, Result};
 
 /// Supervised NT-Xent (InfoNCE) over positive pairs, with temperature `τ`. For each positive

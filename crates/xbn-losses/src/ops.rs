@@ -1,4 +1,5 @@
-//! Masked log-sum-exp and softplus, numerically stable and safe to differentiate.
+//! Masked log-sum-exp and extremes, numerically stable and safe to differentiate (softplus:
+//! `crate::softplus`).
 
 use candle_core::{D, Tensor};
 
@@ -31,12 +32,6 @@ pub fn masked_logsumexp(x: &Tensor, mask: &Tensor, add_one: bool) -> Result<Tens
     let out = s.log()?.add(&row_max)?;
     let out = if add_one { out } else { out.mul(&has_any)? };
     Ok(out.squeeze(D::Minus1)?)
-}
-
-/// `softplus(x) = log(1 + eˣ) = max(x, 0) + log(1 + e^{−|x|})`.
-pub fn softplus(x: &Tensor) -> Result<Tensor> {
-    Ok(x.relu()?
-        .add(&x.abs()?.neg()?.exp()?.affine(1.0, 1.0)?.log()?)?)
 }
 
 /// Row-wise max (or min when `min`) of `x` over entries with `mask = 1`, detached; rows with an

@@ -7,6 +7,7 @@ use candle_core::{
 use rayon::prelude::*;
 
 use crate::Result;
+use crate::snap::{snap_tolerance, snap_value};
 
 /// Labels, exclusions and margin of one loss call, on the host.
 pub(crate) struct PairRule {
@@ -38,13 +39,16 @@ impl PairRule {
         }
     }
 
-    /// `S_ij` from the op's input entry `p`, rounded to `T` as the tensor path does.
+    /// `S_ij` from the op's input entry `p`, rounded to `T` as the tensor path does, snapped to
+    /// ±1 within `8 ε` as [`crate::Distance::Cosine`] does; and whether it was snapped (then its
+    /// gradient is 0).
     #[inline]
-    fn sim<T: WithDType>(&self, j: usize, p: T) -> f64 {
-        match &self.col_scale {
+    fn sim<T: WithDType>(&self, j: usize, p: T) -> (f64, bool) {
+        let s = match &self.col_scale {
             Some(c) => T::from_f64(p.to_f64() * c[j]).to_f64(),
             None => p.to_f64(),
-        }
+        };
+        snap_value(s, snap_tolerance(T::DTYPE))
     }
 
     /// `ℓ_i = Σ_{j∈P_i} [1 − S_ij]₊ + Σ_{j∈N_i, S_ij>λ} S_ij`, accumulated in f64.
@@ -53,7 +57,7 @@ impl PairRule {
         let thr = T::from_f64(self.lambda).to_f64();
         let mut acc = 0.0;
         for (j, p) in row.iter().enumerate() {
-            let s = self.sim(j, *p);
+            let (s, _) = self.sim(j, *p);
             match self.kind(i, j, m) {
                 1 => acc += (1.0 - s).max(0.0),
                 -1 if s > thr => acc += s,
@@ -64,13 +68,14 @@ impl PairRule {
     }
 
     /// `g · ∂ℓ_i/∂S_ij`: `−g` for positives with `S_ij ≤ 1` (relu's gradient at 0 is 1, as in
-    /// candle), `g` for negatives with `S_ij > λ`, 0 otherwise.
+    /// candle), `g` for negatives with `S_ij > λ`, 0 otherwise and where `S_ij` was snapped.
     fn row_grad<T: WithDType>(&self, i: usize, row: &[T], g: T, out: &mut [T]) {
         let m = row.len();
         let thr = T::from_f64(self.lambda).to_f64();
         for (j, (p, o)) in row.iter().zip(out.iter_mut()).enumerate() {
-            let s = self.sim(j, *p);
+            let (s, snapped) = self.sim(j, *p);
             let d = match self.kind(i, j, m) {
+                _ if snapped => T::zero(),
                 1 if s <= 1.0 => T::zero() - g,
                 -1 if s > thr => g,
                 _ => T::zero(),

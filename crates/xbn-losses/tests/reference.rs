@@ -3,72 +3,13 @@
 
 mod common;
 
-use candle_core::{DType, Var};
-use common::{assert_close, cases, load};
+use candle_core::Var;
+use common::{ABS, REL, assert_close, cases, check, load};
 use xbn_losses::{
     CircleLoss, ContrastiveLoss, Distance, MetricLoss, MultiSimilarityLoss, MultiSimilarityMiner,
-    NtXentLoss, PairInput, ProxyAnchorLoss, Reduction, RefSet, TripletMarginLoss, TripletMining,
+    NtXentLoss, ProxyAnchorLoss, Reduction, RefSet, TripletMarginLoss, TripletMining,
     XbmContrastiveLoss,
 };
-
-const REL: f64 = 1e-4;
-const ABS: f64 = 1e-10;
-
-/// Runs `loss` on every case of `file` and compares with the reference; with `times_batch` the
-/// reference (a mean over anchors) is multiplied by the batch size `b` (sum reduction).
-fn check(file: &str, loss: &dyn MetricLoss, times_batch: bool) {
-    let dev = xbn_core::test_util::test_device();
-    let data = load(file, &dev);
-    let names = cases(&data);
-    assert!(!names.is_empty(), "{file}: no cases");
-    for c in names {
-        let get = |k: &str| data.get(&format!("{c}/{k}")).cloned();
-        let a = Var::from_tensor(&get("anchors").unwrap()).unwrap();
-        let y = get("anchor_labels").unwrap();
-        let same = get("same")
-            .unwrap()
-            .to_dtype(DType::I64)
-            .unwrap()
-            .to_scalar::<i64>()
-            .unwrap()
-            == 1;
-        let (r, ry) = if same {
-            (a.as_tensor().clone(), y.clone())
-        } else {
-            (get("refs").unwrap(), get("ref_labels").unwrap())
-        };
-        let exclude = get("exclude");
-        let input = PairInput {
-            anchors: a.as_tensor(),
-            anchor_labels: &y,
-            refs: &r,
-            ref_labels: &ry,
-            ref_set: if same {
-                RefSet::SameAsAnchors
-            } else {
-                RefSet::Other
-            },
-            exclude: exclude.as_ref(),
-        };
-        let value = loss
-            .loss(&input)
-            .unwrap_or_else(|e| panic!("{file}/{c}: {e}"));
-        let b = a.dims()[0] as f64;
-        let mut want = get("loss").unwrap();
-        let mut want_grad = get("grad").unwrap();
-        if times_batch {
-            want = want.affine(b, 0.0).unwrap();
-            want_grad = want_grad.affine(b, 0.0).unwrap();
-        }
-        assert_close(&format!("{file}/{c} loss"), &value, &want, REL, ABS);
-        let grads = value.backward().unwrap();
-        let grad = grads
-            .get(a.as_tensor())
-            .cloned()
-            .unwrap_or_else(|| a.zeros_like().unwrap());
-        assert_close(&format!("{file}/{c} grad"), &grad, &want_grad, REL, ABS);
-    }
-}
 
 #[test]
 fn contrastive_pml_default() {

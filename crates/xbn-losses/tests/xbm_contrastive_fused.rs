@@ -147,3 +147,55 @@ fn fused_rejects_non_finite_memory() {
         );
     }
 }
+
+/// A memory made only of scaled copies of the anchors (same label: cosine +1) and of negated
+/// copies (another label: cosine −1), with λ = 0.99 so that no other pair of the 12 random
+/// 16-dim rows counts as a hard negative: every term is 0 in exact arithmetic, so both paths
+/// must give exactly 0 and a zero gradient once cosines within 8 ε of ±1 are snapped (before,
+/// `1 − S` left about 1e-7 per pair in f32).
+#[test]
+fn memory_of_duplicates_gives_exactly_zero() {
+    let dev = Device::Cpu;
+    let (b, d) = (12, 16);
+    for dtype in [DType::F32, DType::F64] {
+        let z = Tensor::randn(0f64, 1.0, (b, d), &dev)
+            .unwrap()
+            .to_dtype(dtype)
+            .unwrap();
+        let z = Var::from_tensor(&z).unwrap();
+        let y: Vec<u32> = (0..b as u32).collect();
+        let copies = [1e3, 0.37, 1.0, -1e-3, -3.0];
+        let mem = Tensor::cat(
+            &copies
+                .iter()
+                .map(|c| z.as_tensor().affine(*c, 0.0).unwrap())
+                .collect::<Vec<_>>(),
+            0,
+        )
+        .unwrap();
+        let my: Vec<u32> = copies
+            .iter()
+            .flat_map(|c| y.iter().map(move |l| if *c > 0.0 { *l } else { l + 100 }))
+            .collect();
+        let y = Tensor::from_vec(y, b, &dev).unwrap();
+        let my = Tensor::from_vec(my, copies.len() * b, &dev).unwrap();
+        let input = PairInput {
+            anchors: z.as_tensor(),
+            anchor_labels: &y,
+            refs: &mem,
+            ref_labels: &my,
+            ref_set: RefSet::Other,
+            exclude: None,
+        };
+        let loss = XbmContrastiveLoss {
+            lambda: 0.99,
+            reduction: Reduction::Sum,
+        };
+        for fused in [true, false] {
+            let (l, g) = run(fused, &loss, &input, &z);
+            let what = format!("{dtype:?} fused={fused}");
+            assert_eq!(common::flat(&l), [0.0], "{what}: loss");
+            assert!(common::flat(&g).iter().all(|v| *v == 0.0), "{what}: grad");
+        }
+    }
+}

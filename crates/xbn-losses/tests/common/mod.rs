@@ -4,7 +4,8 @@
 use std::collections::{BTreeSet, HashMap};
 use std::path::PathBuf;
 
-use candle_core::{DType, Device, Tensor};
+use candle_core::{DType, Device, Tensor, Var};
+use xbn_losses::{MetricLoss, PairInput, RefSet};
 
 /// All tensors of `tests/data/<file>` on `device`.
 pub fn load(file: &str, device: &Device) -> HashMap<String, Tensor> {
@@ -42,5 +43,74 @@ pub fn assert_close(what: &str, got: &Tensor, want: &Tensor, rel: f64, abs: f64)
             "{what}[{i}]: got {a}, want {b} (|diff| = {})",
             (a - b).abs()
         );
+    }
+}
+
+/// Relative tolerance of the reference comparisons.
+pub const REL: f64 = 1e-4;
+/// Absolute tolerance of the reference comparisons (f64 cases).
+pub const ABS: f64 = 1e-10;
+/// Absolute tolerance for f32 cases (computed in f32 here and by PML): gradient entries that
+/// are 0 in exact arithmetic come out at ±1e-9 there.
+pub const ABS_F32: f64 = 1e-6;
+
+/// Runs `loss` on every case of `file` and compares with the reference; with `times_batch` the
+/// reference (a mean over anchors) is multiplied by the batch size `b` (sum reduction).
+pub fn check(file: &str, loss: &dyn MetricLoss, times_batch: bool) {
+    let dev = xbn_core::test_util::test_device();
+    let data = load(file, &dev);
+    let names = cases(&data);
+    assert!(!names.is_empty(), "{file}: no cases");
+    for c in names {
+        let get = |k: &str| data.get(&format!("{c}/{k}")).cloned();
+        let a = Var::from_tensor(&get("anchors").unwrap()).unwrap();
+        let y = get("anchor_labels").unwrap();
+        let same = get("same")
+            .unwrap()
+            .to_dtype(DType::I64)
+            .unwrap()
+            .to_scalar::<i64>()
+            .unwrap()
+            == 1;
+        let (r, ry) = if same {
+            (a.as_tensor().clone(), y.clone())
+        } else {
+            (get("refs").unwrap(), get("ref_labels").unwrap())
+        };
+        let exclude = get("exclude");
+        let input = PairInput {
+            anchors: a.as_tensor(),
+            anchor_labels: &y,
+            refs: &r,
+            ref_labels: &ry,
+            ref_set: if same {
+                RefSet::SameAsAnchors
+            } else {
+                RefSet::Other
+            },
+            exclude: exclude.as_ref(),
+        };
+        let abs = if a.dtype() == DType::F32 {
+            ABS_F32
+        } else {
+            ABS
+        };
+        let value = loss
+            .loss(&input)
+            .unwrap_or_else(|e| panic!("{file}/{c}: {e}"));
+        let b = a.dims()[0] as f64;
+        let mut want = get("loss").unwrap();
+        let mut want_grad = get("grad").unwrap();
+        if times_batch {
+            want = want.affine(b, 0.0).unwrap();
+            want_grad = want_grad.affine(b, 0.0).unwrap();
+        }
+        assert_close(&format!("{file}/{c} loss"), &value, &want, REL, abs);
+        let grads = value.backward().unwrap();
+        let grad = grads
+            .get(a.as_tensor())
+            .cloned()
+            .unwrap_or_else(|| a.zeros_like().unwrap());
+        assert_close(&format!("{file}/{c} grad"), &grad, &want_grad, REL, abs);
     }
 }
