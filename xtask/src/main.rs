@@ -8,6 +8,7 @@ use clap::{Args, Parser, Subcommand};
 use xtask::fetch::{self, FetchError, InstallOptions, Outcome, Progress};
 
 mod gpu;
+mod report_check;
 
 #[derive(Parser)]
 #[command(name = "cargo xtask", about = "xbn project automation")]
@@ -18,12 +19,16 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Cmd {
-    /// Everything CI checks: fmt, clippy (-D warnings), tests, docs.
+    /// Everything CI checks: fmt, clippy (-D warnings), tests, docs, and the report page in
+    /// headless Chromium (`report-check`).
     Ci,
     /// Download, verify and unpack a dataset (`--list` shows them all).
     FetchData(FetchDataArgs),
     /// Build the CUDA test binaries and GPU benchmark, pack them into `.gpu/` (docs/gpu.md).
     GpuPack(gpu::GpuPackArgs),
+    /// Open the report.html of a tiny run in headless Chromium; fail on a script error, a
+    /// broken image or a missing section; save a screenshot.
+    ReportCheck(report_check::ReportCheckArgs),
 }
 
 /// The workspace's `datasets/` folder (manifests, and the default data root); relative when
@@ -159,12 +164,22 @@ fn ci() -> anyhow::Result<()> {
     ])?;
     cargo(&["test", "--workspace"])?;
     cargo(&["doc", "--workspace", "--no-deps"])?;
+    report_check::report_check(
+        &report_check::ReportCheckArgs {
+            run: None,
+            output_dir: None,
+            screenshot: None,
+            window: "1400x2400".into(),
+        },
+        &workspace_root(),
+    )?;
     Ok(())
 }
 
 fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
         Cmd::Ci => ci(),
+        Cmd::ReportCheck(args) => report_check::report_check(&args, &workspace_root()),
         Cmd::GpuPack(args) => gpu::gpu_pack(&args, &workspace_root()).map(|_| ()),
         Cmd::FetchData(args) => {
             // Plain one-line errors for users (no backtrace), status 1.

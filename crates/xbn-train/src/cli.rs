@@ -39,6 +39,10 @@ pub enum Command {
     Embed(EmbedArgs),
     /// Run every cell of a grid of configuration overrides, then summarize over seeds.
     Sweep(SweepArgs),
+    /// Write `report.html` (metrics, curves, retrieval galleries) for a run or sweep folder.
+    Report(ReportArgs),
+    /// Draw the retrieval gallery of a run as one PNG.
+    Gallery(GalleryArgs),
     /// Embed a folder of images (or a dataset split, or texts) into a searchable catalogue.
     Index(IndexArgs),
     /// Print the nearest catalogue entries of query images (or texts).
@@ -383,4 +387,57 @@ pub struct SearchArgs {
     /// Device.
     #[arg(long)]
     pub device: Option<String>,
+}
+
+/// What the retrieval galleries show (`report` and `gallery`).
+#[derive(Debug, Args, Clone)]
+pub struct GalleryChoice {
+    /// Number of sampled queries.
+    #[arg(long, default_value_t = 8)]
+    pub queries: usize,
+    /// Neighbours shown per query.
+    #[arg(long, default_value_t = 8)]
+    pub k: usize,
+    /// Seed of the query sample.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Device for embedding (when the run saved no test embeddings) and the k-NN search.
+    #[arg(long, default_value = "cpu")]
+    pub device: String,
+}
+
+/// Options of `report`.
+#[derive(Debug, Args, Clone)]
+pub struct ReportArgs {
+    /// A run folder (`runs/<name>`) or a sweep folder (one holding `summary.json`).
+    pub dir: PathBuf,
+    /// The galleries.
+    #[command(flatten)]
+    pub gallery: GalleryChoice,
+    /// Number of worst queries (lowest average precision) shown.
+    #[arg(long, default_value_t = 8)]
+    pub worst: usize,
+    /// Number of most confused class pairs shown.
+    #[arg(long, default_value_t = 10)]
+    pub pairs: usize,
+}
+
+/// Options of `gallery`.
+#[derive(Debug, Args, Clone)]
+pub struct GalleryArgs {
+    /// The run folder (`runs/<name>`).
+    #[arg(long)]
+    pub run: PathBuf,
+    /// The galleries.
+    #[command(flatten)]
+    pub gallery: GalleryChoice,
+    /// Draw the worst queries (lowest average precision) instead of a seeded sample.
+    #[arg(long)]
+    pub worst: bool,
+    /// Picture size in pixels.
+    #[arg(long, default_value_t = 128)]
+    pub size: u32,
+    /// Output PNG file.
+    #[arg(long, short = 'o')]
+    pub output: PathBuf,
 }

@@ -135,6 +135,9 @@ pub enum TrainError {
         /// plotters' error.
         source: Box<dyn std::error::Error + Send + Sync>,
     },
+    /// The report page, or a gallery, could not be built (its template, or what it shows).
+    #[error("{0}")]
+    Report(String),
     /// A dataset could not be read, decoded or sampled.
     #[error(transparent)]
     Data(#[from] xbn_data::DataError),

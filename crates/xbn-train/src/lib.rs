@@ -8,6 +8,7 @@ pub mod config;
 pub mod device;
 pub mod error;
 pub mod outputs;
+pub mod report;
 pub mod sweep;
 pub mod train;
 

@@ -49,6 +49,16 @@ fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Some(Command::Sweep(args)) => run_sweep_command(&args),
+        Some(Command::Report(args)) => {
+            let path = xbn_train::commands::report::run_report(&args)?;
+            println!("report written to {}", path.display());
+            Ok(())
+        }
+        Some(Command::Gallery(args)) => {
+            let n = xbn_train::commands::report::run_gallery(&args)?;
+            println!("{n} queries drawn to {}", args.output.display());
+            Ok(())
+        }
         Some(Command::Index(args)) => {
             let outcome = xbn_train::commands::index::run_index(&args)?;
             for s in &outcome.skipped {

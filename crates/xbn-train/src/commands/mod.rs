@@ -8,5 +8,6 @@ pub mod embed_inputs;
 pub mod eval;
 pub mod image_files;
 pub mod index;
+pub mod report;
 pub mod run_model;
 pub mod search;

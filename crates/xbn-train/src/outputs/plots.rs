@@ -9,7 +9,7 @@ use super::metrics::MetricsRecord;
 use crate::error::{Result, TrainError};
 
 /// One named series of `(iteration, value)` points.
-type Series = (String, Vec<(f64, f64)>);
+pub type Series = (String, Vec<(f64, f64)>);
 
 /// A line of a chart, with an optional shaded band `(x, low, high)` around it.
 #[derive(Debug, Clone, Default)]
@@ -22,7 +22,8 @@ pub struct Curve {
     pub band: Vec<(f64, f64, f64)>,
 }
 
-fn curves(series: &[Series]) -> Vec<Curve> {
+/// One [`Curve`] without band per series.
+pub fn curves(series: &[Series]) -> Vec<Curve> {
     series
         .iter()
         .map(|(name, points)| Curve {
@@ -83,7 +84,7 @@ pub fn draw_all(dir: &Path, records: &[MetricsRecord]) -> Result<()> {
 /// Per age bucket, the drift as enqueued (stored), after moment matching (adapted) and after
 /// the best per-dimension affine map (affine bound); the whole sample's before/after for
 /// records without buckets.
-fn drift_series(records: &[MetricsRecord]) -> Vec<Series> {
+pub fn drift_series(records: &[MetricsRecord]) -> Vec<Series> {
     let mut series: Vec<Series> = Vec::new();
     let mut push = |name: String, x: f64, y: f64| match series.iter_mut().find(|(n, _)| *n == name)
     {
@@ -107,12 +108,9 @@ fn drift_series(records: &[MetricsRecord]) -> Vec<Series> {
     series
 }
 
-/// Draws `curves` (with their bands) into an 800 × 480 PNG; nothing when no point is finite.
-pub fn line_chart(path: &Path, title: &str, x_desc: &str, curves: &[Curve]) -> Result<()> {
-    let err = |e: Box<dyn std::error::Error + Send + Sync>| TrainError::Plot {
-        path: path.to_path_buf(),
-        source: e,
-    };
+/// The data range `(x0, x1, y0, y1)` of `curves` (bands included), padded for drawing;
+/// `None` when no point is finite.
+fn chart_range(curves: &[Curve]) -> Option<(f64, f64, f64, f64)> {
     let ys = curves.iter().flat_map(|c| {
         c.points
             .iter()
@@ -127,26 +125,63 @@ pub fn line_chart(path: &Path, title: &str, x_desc: &str, curves: &[Curve]) -> R
         y1 = y1.max(y);
     }
     if x0 > x1 {
-        return Ok(());
+        return None;
     }
     if x1 - x0 < 1.0 {
         x1 = x0 + 1.0;
     }
     let pad = ((y1 - y0) * 0.05).max(1e-6);
+    Some((x0, x1, y0 - pad, y1 + pad))
+}
+
+/// Draws `curves` (with their bands) into an 800 × 480 PNG; nothing when no point is finite.
+pub fn line_chart(path: &Path, title: &str, x_desc: &str, curves: &[Curve]) -> Result<()> {
+    let Some(range) = chart_range(curves) else {
+        return Ok(());
+    };
     let root = BitMapBackend::new(path, (800, 480)).into_drawing_area();
-    root.fill(&WHITE).map_err(|e| err(Box::new(e)))?;
+    draw_chart(root, title, x_desc, curves, range).map_err(|e| TrainError::Plot {
+        path: path.to_path_buf(),
+        source: e.into(),
+    })
+}
+
+/// Draws `curves` as an SVG document of `size` pixels; `None` when no point is finite.
+pub fn svg_chart(
+    title: &str,
+    x_desc: &str,
+    curves: &[Curve],
+    size: (u32, u32),
+) -> std::result::Result<Option<String>, String> {
+    let Some(range) = chart_range(curves) else {
+        return Ok(None);
+    };
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, size).into_drawing_area();
+        draw_chart(root, title, x_desc, curves, range)?;
+    }
+    Ok(Some(svg))
+}
+
+/// Draws a line chart with a legend on any plotters backend.
+fn draw_chart<DB: DrawingBackend>(
+    root: DrawingArea<DB, plotters::coord::Shift>,
+    title: &str,
+    x_desc: &str,
+    curves: &[Curve],
+    (x0, x1, y0, y1): (f64, f64, f64, f64),
+) -> std::result::Result<(), String> {
+    let err = |e: DrawingAreaErrorKind<DB::ErrorType>| e.to_string();
+    root.fill(&WHITE).map_err(err)?;
     let mut chart = ChartBuilder::on(&root)
         .caption(title, ("sans-serif", 22))
         .margin(12)
         .x_label_area_size(36)
         .y_label_area_size(56)
-        .build_cartesian_2d(x0..x1, (y0 - pad)..(y1 + pad))
-        .map_err(|e| err(Box::new(e)))?;
-    chart
-        .configure_mesh()
-        .x_desc(x_desc)
-        .draw()
-        .map_err(|e| err(Box::new(e)))?;
+        .build_cartesian_2d(x0..x1, y0..y1)
+        .map_err(err)?;
+    chart.configure_mesh().x_desc(x_desc).draw().map_err(err)?;
     for (i, curve) in curves.iter().enumerate() {
         let color = Palette99::pick(i).to_rgba();
         if !curve.band.is_empty() {
@@ -161,14 +196,14 @@ pub fn line_chart(path: &Path, title: &str, x_desc: &str, curves: &[Curve]) -> R
                     outline,
                     color.mix(0.2).filled(),
                 )))
-                .map_err(|e| err(Box::new(e)))?;
+                .map_err(err)?;
         }
         chart
             .draw_series(LineSeries::new(
                 curve.points.iter().copied(),
                 color.stroke_width(2),
             ))
-            .map_err(|e| err(Box::new(e)))?
+            .map_err(err)?
             .label(curve.name.as_str())
             .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], color));
     }
@@ -177,6 +212,6 @@ pub fn line_chart(path: &Path, title: &str, x_desc: &str, curves: &[Curve]) -> R
         .background_style(WHITE.mix(0.8))
         .border_style(BLACK)
         .draw()
-        .map_err(|e| err(Box::new(e)))?;
-    root.present().map_err(|e| err(Box::new(e)))
+        .map_err(err)?;
+    root.present().map_err(err)
 }

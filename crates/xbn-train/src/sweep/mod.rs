@@ -141,6 +141,9 @@ pub fn run_sweep(
             grid.x
         );
     }
+    if let Err(e) = crate::report::write_sweep_report(&dir) {
+        tracing::warn!("report.html of the sweep not written: {e}");
+    }
     outcome.summary = Some(summary);
     Ok(outcome)
 }

@@ -41,6 +41,7 @@ pub fn train(cfg: &TrainConfig, resume: bool, stop: Arc<AtomicBool>) -> Result<T
         let e = s.evaluate()?;
         s.log.line(&format!("untrained model: {}", one_line(&e)))?;
         s.record_eval(0, &e)?;
+        write_report(&s, Some(&e.embeddings));
         untrained = Some(e);
     }
     let total = cfg.run.iterations;
@@ -60,6 +61,7 @@ pub fn train(cfg: &TrainConfig, resume: bool, stop: Arc<AtomicBool>) -> Result<T
         let it = s.iteration;
         window.1 += out.images;
         let mut record = None;
+        let mut evaluated = false;
         if it % cfg.run.log_every == 0 || it == total {
             let secs = window.0.elapsed().as_secs_f64().max(1e-9);
             let rec = s.base_record(&out, window.1 as f64 / secs)?;
@@ -99,9 +101,13 @@ pub fn train(cfg: &TrainConfig, resume: bool, stop: Arc<AtomicBool>) -> Result<T
             rec.eval = Some(e.metrics.clone());
             s.track_best(&e)?;
             last_eval_at = Some((it, e));
+            evaluated = true;
         }
         if let Some(rec) = record {
             s.metrics.write(&rec)?;
+        }
+        if evaluated {
+            write_report(&s, last_eval_at.as_ref().map(|(_, e)| &e.embeddings));
         }
         if cfg.run.checkpoint_every > 0 && it % cfg.run.checkpoint_every == 0 {
             s.save_checkpoint()?;
@@ -117,6 +123,7 @@ pub fn train(cfg: &TrainConfig, resume: bool, stop: Arc<AtomicBool>) -> Result<T
             s.dir.display()
         ))?;
         s.draw_plots();
+        write_report(&s, last_eval_at.as_ref().map(|(_, e)| &e.embeddings));
         return Ok(TrainOutcome {
             dir: s.dir.clone(),
             iterations: s.iteration,
@@ -143,6 +150,11 @@ pub fn train(cfg: &TrainConfig, resume: bool, stop: Arc<AtomicBool>) -> Result<T
             .line(&format!("test embeddings written to {}", p.display()))?;
     }
     s.draw_plots();
+    write_report(&s, Some(&trained.embeddings));
+    s.log.line(&format!(
+        "report: {}",
+        s.dir.join(crate::report::REPORT_FILE).display()
+    ))?;
     Ok(TrainOutcome {
         dir: s.dir.clone(),
         iterations: s.iteration,
@@ -150,6 +162,15 @@ pub fn train(cfg: &TrainConfig, resume: bool, stop: Arc<AtomicBool>) -> Result<T
         trained: Some(trained),
         interrupted: false,
     })
+}
+
+/// Writes the run's `report.html` with the embeddings of the evaluation just made; a failure
+/// is logged, not fatal (like the plots).
+fn write_report(s: &Session, embeddings: Option<&super::evaluate::TestEmbeddings>) {
+    let options = crate::report::ReportOptions::default();
+    if let Err(e) = crate::report::write_run_report(&s.dir, &s.cfg, &s.data, embeddings, &options) {
+        tracing::warn!("report.html not written: {e}");
+    }
 }
 
 /// `recall@1 0.123, recall@2 …, map@r …` on one line.
