@@ -321,6 +321,21 @@ fn bad_runs_catalogues_folders_and_k_are_refused_with_a_clear_message() {
     .1;
     assert!(e.contains(&theirs), "names the run's model: {e}");
 
+    // A damaged checkpoint (one byte of its last tensor flipped) is refused, not used.
+    let damaged = dir.path().join("damaged");
+    std::fs::create_dir_all(&damaged).unwrap();
+    std::fs::copy(run.join("config.toml"), damaged.join("config.toml")).unwrap();
+    let mut bytes = std::fs::read(run.join(checkpoint::LAST)).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 0x40;
+    std::fs::write(damaged.join(checkpoint::LAST), bytes).unwrap();
+    let e = fails(&["search", "--run", s(&damaged), "--index", s(&cat), q]);
+    assert!(e.contains("is damaged"), "{e}");
+    assert!(
+        e.contains(&damaged.join(checkpoint::LAST).display().to_string()),
+        "{e}"
+    );
+
     // A catalogue of another dimension.
     let mut wide = c.clone();
     wide.embeddings =

@@ -108,7 +108,7 @@ impl RunModel {
 }
 
 /// The model tensors of a checkpoint (the `model.` prefix removed) on `device`, and their
-/// SHA-256 ([`ModelIdentity::sha256`]).
+/// SHA-256 ([`ModelIdentity::sha256`]); the checkpoint's own checksum is verified first.
 pub fn read_model_tensors(
     path: &Path,
     device: &Device,
@@ -121,6 +121,8 @@ pub fn read_model_tensors(
         path: path.to_path_buf(),
         message,
     };
+    // A damaged checkpoint is refused here as it is on resume (its checksum, when recorded).
+    checkpoint::verify(&bytes, path)?;
     let st = safetensors::SafeTensors::deserialize(&bytes).map_err(|e| bad(e.to_string()))?;
     let mut names: Vec<String> = st
         .names()
