@@ -34,6 +34,17 @@ pub enum TrainError {
         /// One `key: checkpoint A, configuration B` per differing key.
         differences: Vec<String>,
     },
+    /// Another process holds the run folder's lock (see `run_lock`).
+    #[error("{} is in use by another xbn-train ({}); wait for it to finish or stop it", dir.display(), match pid {
+        Some(pid) => format!("PID {pid}"),
+        None => "PID unknown".to_string(),
+    })]
+    RunLocked {
+        /// The run folder.
+        dir: PathBuf,
+        /// The PID written in the lock by its holder, when readable.
+        pid: Option<u32>,
+    },
     /// A file or folder could not be read or written.
     #[error("{path}: {source}")]
     Io {

@@ -9,6 +9,7 @@ pub mod device;
 pub mod error;
 pub mod outputs;
 pub mod report;
+pub mod run_lock;
 pub mod sweep;
 pub mod train;
 

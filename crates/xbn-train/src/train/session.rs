@@ -20,6 +20,7 @@ use crate::error::{Result, TrainError};
 use crate::outputs::log::RunLog;
 use crate::outputs::metrics::{MetricsRecord, MetricsWriter, read_records};
 use crate::outputs::plots;
+use crate::run_lock::RunLock;
 use xbn_nn::model::Backbone;
 
 /// The best evaluation so far by `eval.best_metric`.
@@ -65,6 +66,8 @@ pub struct Session {
     pub ks: Vec<usize>,
     /// Learnable parameters of the loss (proxy-anchor's proxies), checkpointed as `lossparams.*`.
     pub loss_params: Vec<(String, candle_core::Var)>,
+    /// The run folder's lock, held while the session lives.
+    _lock: RunLock,
 }
 
 impl Session {
@@ -72,6 +75,24 @@ impl Session {
     /// `resume`, restores the state of the folder's last checkpoint.
     pub fn open(cfg: &TrainConfig, resume: bool, device: &Device) -> Result<Self> {
         validate::validate(cfg)?;
+        let dir = cfg.run.output_dir.join(&cfg.run.name);
+        if resume && !checkpoint::rotate::exists(&dir) {
+            return Err(TrainError::Config(format!(
+                "--resume {}: no checkpoint ({}) in that folder",
+                dir.display(),
+                checkpoint::LAST
+            )));
+        }
+        std::fs::create_dir_all(&dir).map_err(|e| TrainError::io(&dir, e))?;
+        // One writer per run folder, checked before any work.
+        let lock = RunLock::acquire(&dir)?;
+        if !resume && checkpoint::rotate::exists(&dir) && !cfg.run.overwrite {
+            return Err(TrainError::Config(format!(
+                "{} already holds a run; continue it with --resume {}, choose another --name, or set run.overwrite = true",
+                dir.display(),
+                dir.display()
+            )));
+        }
         let model = build_model(cfg, true, device)?;
         let backbone = model.backbone;
         let data = TrainData::open(cfg, &backbone.input_spec(), model.tokenizer)?;
@@ -97,22 +118,6 @@ impl Session {
         let optim = Optimizers::new(cfg, backbone.as_ref(), loss_params.clone())?;
         let objective = Objective::new(cfg, loss, backbone.embedding_dim(), device)?;
 
-        let dir = cfg.run.output_dir.join(&cfg.run.name);
-        if !resume && checkpoint::rotate::exists(&dir) && !cfg.run.overwrite {
-            return Err(TrainError::Config(format!(
-                "{} already holds a run; continue it with --resume {}, choose another --name, or set run.overwrite = true",
-                dir.display(),
-                dir.display()
-            )));
-        }
-        if resume && !checkpoint::rotate::exists(&dir) {
-            return Err(TrainError::Config(format!(
-                "--resume {}: no checkpoint ({}) in that folder",
-                dir.display(),
-                checkpoint::LAST
-            )));
-        }
-        std::fs::create_dir_all(&dir).map_err(|e| TrainError::io(&dir, e))?;
         if !resume {
             for f in [
                 "metrics.jsonl",
@@ -150,6 +155,7 @@ impl Session {
             last_checkpoint: None,
             ks,
             loss_params,
+            _lock: lock,
         };
         if resume {
             s.restore_from_folder()?;
