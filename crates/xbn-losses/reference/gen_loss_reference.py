@@ -1,11 +1,13 @@
-"""Reference values for xbn-losses, computed with pytorch-metric-learning (PML) on CPU in f64.
+"""Reference values for xbn-losses, computed with pytorch-metric-learning (PML) on CPU in f64
+(and the same cases in f32 under tests/data/f32/).
 
 Run from the repository root (not run by CI; the outputs are committed):
 
-    /work/venv/bin/python crates/xbn-losses/reference/gen_loss_reference.py [edge]
+    /work/venv/bin/python crates/xbn-losses/reference/gen_loss_reference.py [edge | f32]
 
 (any venv with `pip install torch pytorch-metric-learning safetensors`; `edge` writes only
-the issue-16 files, contrastive_dup and circle_f32, which hold f32 and f64 cases).
+the issue-16 files, contrastive_dup and circle_f32, which hold f32 and f64 cases; `f32` only
+tests/data/f32/, the per-loss files with inputs rounded to f32 and PML run in f32).
 
 Writes one safetensors file per loss configuration to crates/xbn-losses/tests/data/. Each file
 holds several cases; case `c` has the tensors
@@ -109,12 +111,12 @@ class Memory(losses.CrossBatchMemory):
         return losses.CrossBatchMemory.supported_losses() + ["XbmContrastiveTorch"]
 
 
-def xbm_case(make_loss, name, b=6, d=8, memory_size=16, steps=3, seed=20):
+def xbm_case(make_loss, name, b=6, d=8, memory_size=16, steps=3, seed=20, dt=D):
     """The memory term of PML's CrossBatchMemory after `steps` batches (the memory wraps)."""
     cbm = Memory(make_loss(), d, memory_size=memory_size)
     g = torch.Generator().manual_seed(seed)
     for t in range(steps):
-        a = torch.randn(b, d, generator=g, dtype=D)
+        a = torch.randn(b, d, generator=g, dtype=D).to(dt)
         y = torch.randint(0, 3, (b,), generator=g)
         a_req = a.clone().requires_grad_(True)
         out = cbm(a_req, y)
@@ -126,38 +128,42 @@ def xbm_case(make_loss, name, b=6, d=8, memory_size=16, steps=3, seed=20):
     exclude[torch.arange(b), cbm.curr_batch_idx] = 1
     g_a = a_req.grad if a_req.grad is not None else torch.zeros_like(a)
     return {
-        f"{name}/anchors": a, f"{name}/anchor_labels": y, f"{name}/refs": mem.to(D),
+        f"{name}/anchors": a, f"{name}/anchor_labels": y, f"{name}/refs": mem.to(dt),
         f"{name}/ref_labels": mem_y, f"{name}/same": torch.tensor(0), f"{name}/exclude": exclude,
         f"{name}/loss": out.detach().reshape(()), f"{name}/grad": g_a,
     }
 
 
-def make_file(fname, make_loss, miner=None, with_xbm=True):
+def make_file(fname, make_loss, miner=None, with_xbm=True, dt=D, out=OUT):
+    """All batch, reference-set and memory cases of one loss, inputs and results in `dt`."""
     tensors = {}
     for name, a, y in batch_cases():
+        a = a.to(dt)
         idx = miner(a, y) if miner is not None else None
         loss, g = run(make_loss(), a, y, indices=idx)
         tensors.update({f"{name}/anchors": a, f"{name}/anchor_labels": y,
                         f"{name}/same": torch.tensor(1), f"{name}/loss": loss, f"{name}/grad": g})
     for name, a, y, r, ry in ref_cases():
+        a, r = a.to(dt), r.to(dt)
         idx = miner(a, y, r, ry) if miner is not None else None
         loss, g = run(make_loss(), a, y, r, ry, indices=idx)
         tensors.update({f"{name}/anchors": a, f"{name}/anchor_labels": y, f"{name}/refs": r,
                         f"{name}/ref_labels": ry, f"{name}/same": torch.tensor(0),
                         f"{name}/loss": loss, f"{name}/grad": g})
     if with_xbm and miner is None:
-        tensors.update(xbm_case(make_loss, "xbm"))
-        tensors.update(xbm_case(make_loss, "xbm_partial", memory_size=64, steps=2, seed=21))
+        tensors.update(xbm_case(make_loss, "xbm", dt=dt))
+        tensors.update(xbm_case(make_loss, "xbm_partial", memory_size=64, steps=2, seed=21, dt=dt))
     tensors = {k: v.contiguous() for k, v in tensors.items()}
-    save_file(tensors, os.path.join(OUT, fname))
+    save_file(tensors, os.path.join(out, fname))
     print(fname, sum(k.endswith("/loss") for k in tensors), "cases")
 
 
-def proxy_file():
+def proxy_file(dt=D, out_dir=OUT):
     tensors = {}
     for name, a, y in batch_cases():
+        a = a.to(dt)
         y = y % 6
-        p = emb(7, a.shape[1], 99)  # 7 classes: some have no sample in the batch
+        p = emb(7, a.shape[1], 99).to(dt)  # 7 classes: some have no sample in the batch
         loss_fn = losses.ProxyAnchorLoss(7, a.shape[1])
         loss_fn.proxies.data = p.clone()
         a_req = a.clone().requires_grad_(True)
@@ -166,7 +172,7 @@ def proxy_file():
         tensors.update({f"{name}/anchors": a, f"{name}/anchor_labels": y,
                         f"{name}/same": torch.tensor(1), f"{name}/proxies": p, f"{name}/loss": out.detach().reshape(()),
                         f"{name}/grad": a_req.grad, f"{name}/grad_proxies": loss_fn.proxies.grad})
-    save_file({k: v.contiguous() for k, v in tensors.items()}, os.path.join(OUT, "proxy_anchor.safetensors"))
+    save_file({k: v.contiguous() for k, v in tensors.items()}, os.path.join(out_dir, "proxy_anchor.safetensors"))
     print("proxy_anchor.safetensors")
 
 
@@ -255,30 +261,45 @@ def edge_files():
     print("circle_f32.safetensors")
 
 
+def loss_files(dt=D, out=OUT):
+    """One file per loss configuration, cases in `dt` (f32 ones go to tests/data/f32/).
+
+    Inputs are the f64 cases rounded to `dt`; PML runs in `dt`. Miners too, so a pair or triplet
+    right at a margin may be selected differently from the f64 file."""
+    cos = distances.CosineSimilarity
+    mk = lambda fname, *args, **kw: make_file(fname, *args, dt=dt, out=out, **kw)
+    mk("contrastive_pml.safetensors", lambda: losses.ContrastiveLoss())
+    mk("contrastive_pml_cosine_mean.safetensors",
+              lambda: losses.ContrastiveLoss(0.8, 0.3, distance=cos(), reducer=reducers.MeanReducer()))
+    mk("xbm_contrastive.safetensors", XbmContrastiveTorch)
+    mk("triplet_all.safetensors", lambda: losses.TripletMarginLoss(margin=0.2))
+    mk("triplet_all_cosine.safetensors",
+              lambda: losses.TripletMarginLoss(margin=0.1, distance=cos()))
+    mk("triplet_batch_hard.safetensors", lambda: losses.TripletMarginLoss(margin=0.2),
+              miner=miners.BatchHardMiner())
+    mk("triplet_semihard.safetensors", lambda: losses.TripletMarginLoss(margin=0.5),
+              miner=miners.TripletMarginMiner(margin=0.5, type_of_triplets="semihard"))
+    mk("multi_similarity.safetensors", lambda: losses.MultiSimilarityLoss())
+    mk("multi_similarity_miner.safetensors", lambda: losses.MultiSimilarityLoss(),
+              miner=miners.MultiSimilarityMiner(epsilon=0.1))
+    mk("circle.safetensors", lambda: losses.CircleLoss())
+    mk("ntxent.safetensors", lambda: losses.NTXentLoss(temperature=0.1))
+    proxy_file(dt, out)
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
     if sys.argv[1:] == ["edge"]:  # only the issue-16 files, leaving the others byte-identical
         edge_files()
         return
+    f32_out = os.path.join(OUT, "f32")
+    os.makedirs(f32_out, exist_ok=True)
+    if sys.argv[1:] == ["f32"]:  # only the f32 files (issue 16, item 3)
+        loss_files(torch.float32, f32_out)
+        return
     edge_files()
-    cos = distances.CosineSimilarity
-    make_file("contrastive_pml.safetensors", lambda: losses.ContrastiveLoss())
-    make_file("contrastive_pml_cosine_mean.safetensors",
-              lambda: losses.ContrastiveLoss(0.8, 0.3, distance=cos(), reducer=reducers.MeanReducer()))
-    make_file("xbm_contrastive.safetensors", XbmContrastiveTorch)
-    make_file("triplet_all.safetensors", lambda: losses.TripletMarginLoss(margin=0.2))
-    make_file("triplet_all_cosine.safetensors",
-              lambda: losses.TripletMarginLoss(margin=0.1, distance=cos()))
-    make_file("triplet_batch_hard.safetensors", lambda: losses.TripletMarginLoss(margin=0.2),
-              miner=miners.BatchHardMiner())
-    make_file("triplet_semihard.safetensors", lambda: losses.TripletMarginLoss(margin=0.5),
-              miner=miners.TripletMarginMiner(margin=0.5, type_of_triplets="semihard"))
-    make_file("multi_similarity.safetensors", lambda: losses.MultiSimilarityLoss())
-    make_file("multi_similarity_miner.safetensors", lambda: losses.MultiSimilarityLoss(),
-              miner=miners.MultiSimilarityMiner(epsilon=0.1))
-    make_file("circle.safetensors", lambda: losses.CircleLoss())
-    make_file("ntxent.safetensors", lambda: losses.NTXentLoss(temperature=0.1))
-    proxy_file()
+    loss_files(torch.float32, f32_out)
+    loss_files()
     xbm_sequence()
 
 

@@ -3,12 +3,10 @@
 
 mod common;
 
-use candle_core::Var;
-use common::{ABS, REL, assert_close, cases, check, load};
+use common::{check, check_proxy};
 use xbn_losses::{
-    CircleLoss, ContrastiveLoss, Distance, MetricLoss, MultiSimilarityLoss, MultiSimilarityMiner,
-    NtXentLoss, ProxyAnchorLoss, Reduction, RefSet, TripletMarginLoss, TripletMining,
-    XbmContrastiveLoss,
+    CircleLoss, ContrastiveLoss, Distance, MultiSimilarityLoss, MultiSimilarityMiner, NtXentLoss,
+    Reduction, TripletMarginLoss, TripletMining, XbmContrastiveLoss,
 };
 
 #[test]
@@ -92,36 +90,7 @@ fn ntxent() {
 
 #[test]
 fn proxy_anchor() {
-    let dev = xbn_core::test_util::test_device();
-    let data = load("proxy_anchor.safetensors", &dev);
-    for c in cases(&data) {
-        let get = |k: &str| data[&format!("{c}/{k}")].clone();
-        let loss = ProxyAnchorLoss::with_proxies(get("proxies")).unwrap();
-        let a = Var::from_tensor(&get("anchors")).unwrap();
-        let y = get("anchor_labels");
-        let value = loss
-            .forward(a.as_tensor(), &y, a.as_tensor(), &y, RefSet::SameAsAnchors)
-            .unwrap();
-        assert_close(&format!("proxy/{c} loss"), &value, &get("loss"), REL, ABS);
-        let grads = value.backward().unwrap();
-        assert_close(
-            &format!("proxy/{c} grad"),
-            grads.get(a.as_tensor()).unwrap(),
-            &get("grad"),
-            REL,
-            ABS,
-        );
-        let params = loss.parameters();
-        assert_eq!(params.len(), 1);
-        let gp = grads.get(params[0].as_tensor()).unwrap();
-        assert_close(
-            &format!("proxy/{c} grad_proxies"),
-            gp,
-            &get("grad_proxies"),
-            REL,
-            ABS,
-        );
-    }
+    check_proxy("proxy_anchor.safetensors");
 }
 
 #[test]
