@@ -31,7 +31,7 @@ pub fn list_images(dir: &Path) -> Result<ImageFolder> {
         });
     }
     let mut paths = Vec::new();
-    walk(dir, &mut paths)?;
+    walk(dir, &mut Vec::new(), &mut paths)?;
     paths.sort();
     if paths.is_empty() {
         return Err(TrainError::Inputs {
@@ -72,7 +72,14 @@ pub fn list_images(dir: &Path) -> Result<ImageFolder> {
     })
 }
 
-fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
+/// Collects the images below `dir`; `visited` holds the folders being walked (canonical), so a
+/// symbolic link back to one of them is not followed round in circles.
+fn walk(dir: &Path, visited: &mut Vec<PathBuf>, out: &mut Vec<PathBuf>) -> Result<()> {
+    let canonical = dir.canonicalize().map_err(|e| TrainError::io(dir, e))?;
+    if visited.contains(&canonical) {
+        return Ok(());
+    }
+    visited.push(canonical);
     let entries = std::fs::read_dir(dir).map_err(|e| TrainError::io(dir, e))?;
     for entry in entries {
         let entry = entry.map_err(|e| TrainError::io(dir, e))?;
@@ -82,11 +89,12 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
             continue;
         }
         if path.is_dir() {
-            walk(&path, out)?;
+            walk(&path, visited, out)?;
         } else if is_image(&path) {
             out.push(path);
         }
     }
+    visited.pop();
     Ok(())
 }
 
@@ -123,6 +131,17 @@ mod tests {
         let f = list_images(d).unwrap();
         assert_eq!(f.paths.len(), 3);
         assert_eq!(f.labels, None);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_link_back_to_a_parent_folder_is_not_followed_in_circles() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        touch(&d.join("cat/a.png"));
+        std::os::unix::fs::symlink(d, d.join("cat/loop")).unwrap();
+        let f = list_images(d).unwrap();
+        assert_eq!(f.paths, vec![d.join("cat/a.png")]);
     }
 
     #[test]
