@@ -89,7 +89,12 @@ fn query_gallery_counts_for_inshop() {
 fn unreadable_annotations_are_errors_not_reports() {
     let dir = tempfile::tempdir().unwrap();
     let err = check_dataset(DatasetKind::Cub, dir.path(), &LoadOptions::default()).unwrap_err();
-    assert!(err.to_string().contains("image_class_labels.txt"), "{err}");
+    // No annotation file in any layout: the error names every place looked.
+    assert!(
+        matches!(err, xbn_data::DataError::NotFound { .. }),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("CUB_200_2011/images.txt"), "{err}");
 }
 
 /// The real Fashion-MNIST, where Debian's `dataset-fashion-mnist` is installed: a clean report.

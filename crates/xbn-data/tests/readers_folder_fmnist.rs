@@ -237,3 +237,27 @@ fn fashion_mnist_not_found_names_every_place_looked() {
         ],
     );
 }
+
+/// Found by fuzzing (issue 16, item 5): dimensions whose product overflows `usize` were a
+/// panic ("attempt to multiply with overflow"); they are a typed error naming the file.
+#[test]
+fn fashion_mnist_overflowing_dimensions_are_an_error() {
+    let dir = idx_fixture(&[9, 0, 4, 5]);
+    write_idx(
+        &dir.path().join("train-images-idx3-ubyte.gz"),
+        0x803,
+        &[u32::MAX, u32::MAX, u32::MAX],
+        &[0; 24],
+    );
+    let err = load_dataset(
+        DatasetKind::FashionMnist,
+        dir.path(),
+        &LoadOptions::default(),
+    )
+    .unwrap_err();
+    assert!(matches!(err, DataError::Annotation { .. }), "{err:?}");
+    assert!(
+        err.to_string().contains("train-images-idx3-ubyte.gz"),
+        "{err}"
+    );
+}

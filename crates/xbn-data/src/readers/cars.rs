@@ -21,7 +21,9 @@
 use std::path::{Path, PathBuf};
 
 use super::LoadOptions;
-use super::common::{IndexBuilder, ReaderOutput, numbered_lines, parse_error, parse_u64};
+use super::common::{
+    IndexBuilder, ReaderOutput, numbered_lines, numbered_lines_of, parse_error, parse_u64,
+};
 use super::locate::{Entry, first_existing, under_tops};
 use super::matv5::{MatValue, read_mat};
 use crate::index::{Role, Split};
@@ -63,11 +65,20 @@ type Row = (String, u64, String);
 /// The rows of a MAT annotation file: image paths from field `path_field`, prefixed with
 /// `prefix`.
 fn mat_rows(path: &Path, path_field: &str, prefix: &str) -> Result<Vec<Row>> {
+    mat_rows_of(&read_mat(path)?, path, path_field, prefix)
+}
+
+/// The rows of the variables `vars` of the MAT file `path`.
+fn mat_rows_of(
+    vars: &[(String, MatValue)],
+    path: &Path,
+    path_field: &str,
+    prefix: &str,
+) -> Result<Vec<Row>> {
     let bad = |m: String| DataError::Annotation {
         path: path.to_path_buf(),
         message: m,
     };
-    let vars = read_mat(path)?;
     let (_, annotations) = vars
         .iter()
         .find(|(n, _)| n == "annotations")
@@ -109,7 +120,11 @@ fn mat_rows(path: &Path, path_field: &str, prefix: &str) -> Result<Vec<Row>> {
 }
 
 fn csv_rows(path: &Path) -> Result<Vec<Row>> {
-    let lines = numbered_lines(path)?;
+    csv_rows_of(&numbered_lines(path)?, path)
+}
+
+/// The rows of the CSV export `path`, given as its numbered lines.
+fn csv_rows_of(lines: &[(usize, String)], path: &Path) -> Result<Vec<Row>> {
     let header_ok = lines
         .first()
         .is_some_and(|(_, h)| h.split(',').map(str::trim).collect::<Vec<_>>() == HEADER);
@@ -190,7 +205,39 @@ fn locate_rows(root: &Path) -> Result<(Vec<Row>, PathBuf)> {
 /// `car_ims/`, or the devkit layout, or the parent of either.
 pub fn read(root: &Path, options: &LoadOptions) -> Result<ReaderOutput> {
     let (rows, top) = locate_rows(root)?;
-    let root = top.as_path();
+    build(rows, &top, options)
+}
+
+/// Parses the bytes of a `cars_annos.mat`, named `origin` in errors; image paths are relative
+/// to `root` (only stat-ed with `options.verify_files`).
+pub fn parse_mat(
+    bytes: &[u8],
+    origin: &Path,
+    root: &Path,
+    options: &LoadOptions,
+) -> Result<ReaderOutput> {
+    let vars = super::matv5::parse_mat(bytes, origin)?;
+    build(
+        mat_rows_of(&vars, origin, "relative_im_path", "")?,
+        root,
+        options,
+    )
+}
+
+/// Parses the bytes of a `cars_annos.csv`, named `origin` in errors; image paths are relative
+/// to `root` (only stat-ed with `options.verify_files`).
+pub fn parse_csv(
+    bytes: &[u8],
+    origin: &Path,
+    root: &Path,
+    options: &LoadOptions,
+) -> Result<ReaderOutput> {
+    let lines = numbered_lines_of(bytes, origin)?;
+    build(csv_rows_of(&lines, origin)?, root, options)
+}
+
+/// The index of `rows`, image paths relative to `root`.
+fn build(rows: Vec<Row>, root: &Path, options: &LoadOptions) -> Result<ReaderOutput> {
     let mut builder = IndexBuilder::new(options.verify_files);
     for (image, class, listed_in) in rows {
         let (split, role) = if class <= TRAIN_CLASSES {

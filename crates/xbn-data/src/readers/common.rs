@@ -34,6 +34,12 @@ pub(crate) fn read_text(path: &Path) -> Result<String> {
         path: path.to_path_buf(),
         source,
     })?;
+    decode_text(bytes, path)
+}
+
+/// The bytes of the text file `path` as UTF-8, or a parse error naming the line and byte
+/// offset of the first bad byte.
+pub(crate) fn decode_text(bytes: Vec<u8>, path: &Path) -> Result<String> {
     String::from_utf8(bytes).map_err(|e| {
         let valid = e.utf8_error().valid_up_to();
         let line = 1 + e.as_bytes()[..valid]
@@ -50,13 +56,22 @@ pub(crate) fn read_text(path: &Path) -> Result<String> {
 
 /// Reads a text file and returns its non-blank lines with their 1-based line numbers.
 pub(crate) fn numbered_lines(path: &Path) -> Result<Vec<(usize, String)>> {
-    let text = read_text(path)?;
-    Ok(text
-        .lines()
+    Ok(numbered(&read_text(path)?))
+}
+
+/// The non-blank lines of the text file `origin`, given as bytes, with their 1-based line
+/// numbers.
+pub(crate) fn numbered_lines_of(bytes: &[u8], origin: &Path) -> Result<Vec<(usize, String)>> {
+    Ok(numbered(&decode_text(bytes.to_vec(), origin)?))
+}
+
+/// The non-blank lines of `text`, trimmed, with their 1-based line numbers.
+fn numbered(text: &str) -> Vec<(usize, String)> {
+    text.lines()
         .enumerate()
         .map(|(i, l)| (i + 1, l.trim().to_string()))
         .filter(|(_, l)| !l.is_empty())
-        .collect())
+        .collect()
 }
 
 /// A parse error at `path:line`.

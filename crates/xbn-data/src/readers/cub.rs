@@ -7,7 +7,9 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use super::LoadOptions;
-use super::common::{IndexBuilder, ReaderOutput, fields, numbered_lines, parse_error, parse_u64};
+use super::common::{
+    IndexBuilder, ReaderOutput, fields, numbered_lines_of, parse_error, parse_u64,
+};
 use super::locate::{Entry, first_existing, under_tops};
 use crate::index::{Role, Split};
 use crate::{DataError, Result};
@@ -33,9 +35,26 @@ fn dataset_dir(root: &Path) -> Result<PathBuf> {
 /// Reads CUB-200-2011 from `root` (the folder holding `images.txt`, or its parent).
 pub fn read(root: &Path, options: &LoadOptions) -> Result<ReaderOutput> {
     let dir = dataset_dir(root)?;
+    let read = |name: &str| {
+        let path = dir.join(name);
+        std::fs::read(&path).map_err(|source| DataError::Io { path, source })
+    };
+    let labels = read("image_class_labels.txt")?;
+    parse(&read("images.txt")?, &labels, &dir, options)
+}
+
+/// Parses the bytes of `images.txt` and `image_class_labels.txt`, which are named in errors as
+/// if in `dir`; images are under `dir/images/` (only stat-ed with `options.verify_files`).
+pub fn parse(
+    images: &[u8],
+    labels: &[u8],
+    dir: &Path,
+    options: &LoadOptions,
+) -> Result<ReaderOutput> {
+    let labels_bytes = labels;
     let labels_path = dir.join("image_class_labels.txt");
     let mut labels = BTreeMap::new();
-    for (no, line) in numbered_lines(&labels_path)? {
+    for (no, line) in numbered_lines_of(labels_bytes, &labels_path)? {
         let f = fields(&labels_path, no, &line, "image_id class_id")?;
         let id = parse_u64(&labels_path, no, "image_id", f[0])?;
         let class = parse_u64(&labels_path, no, "class_id", f[1])?;
@@ -55,7 +74,7 @@ pub fn read(root: &Path, options: &LoadOptions) -> Result<ReaderOutput> {
         }
     }
     let images_path = dir.join("images.txt");
-    let images = numbered_lines(&images_path)?;
+    let images = numbered_lines_of(images, &images_path)?;
     if images.len() != labels.len() {
         return Err(DataError::Layout(format!(
             "{} lists {} images but {} lists {}",

@@ -76,6 +76,77 @@ fn integer(path: &Path, name: &str, value: Option<&Value>) -> Result<u64> {
         .ok_or_else(|| annotation_error(path, format!("`{name}` must be a non-negative integer")))
 }
 
+/// One clothing item of an annotation file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AnnotatedItem {
+    /// Its key in the file (`item1`, `item2`, …).
+    pub name: String,
+    /// Its style (0: no match in the other source).
+    pub style: u64,
+    /// Its bounding box.
+    pub crop: BoundingBox,
+}
+
+/// What one annotation file says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Annotation {
+    /// The role of its items in `split` (from `source`).
+    pub role: Role,
+    /// The `pair_id`.
+    pub pair_id: u64,
+    /// Its items, in the order of their numbers.
+    pub items: Vec<AnnotatedItem>,
+}
+
+/// Parses the bytes of one annotation file of `split`, named `origin` in errors.
+pub fn parse_annotation(bytes: &[u8], origin: &Path, split: Split) -> Result<Annotation> {
+    let path = origin;
+    let json: Value = serde_json::from_slice(bytes).map_err(|e| DataError::Parse {
+        path: path.to_path_buf(),
+        line: e.line(),
+        message: e.to_string(),
+    })?;
+    let role = match (split, json.get("source").and_then(Value::as_str)) {
+        (Split::Train, Some("user" | "shop")) => Role::Train,
+        (Split::Test, Some("user")) => Role::Query,
+        (Split::Test, Some("shop")) => Role::Gallery,
+        (_, other) => {
+            return Err(annotation_error(
+                path,
+                format!("`source` must be \"user\" or \"shop\", found {other:?}"),
+            ));
+        }
+    };
+    let pair_id = integer(path, "pair_id", json.get("pair_id"))?;
+    let mut numbered: Vec<(u64, &str, &Value)> = json
+        .as_object()
+        .into_iter()
+        .flatten()
+        .filter_map(|(k, v)| Some((k.strip_prefix("item")?.parse().ok()?, k.as_str(), v)))
+        .collect();
+    numbered.sort_by_key(|(n, _, _)| *n);
+    let mut items = Vec::with_capacity(numbered.len());
+    for (_, name, item) in numbered {
+        let style = integer(path, &format!("{name}.style"), item.get("style"))?;
+        integer(
+            path,
+            &format!("{name}.category_id"),
+            item.get("category_id"),
+        )?;
+        let crop = box_of(path, name, item)?;
+        items.push(AnnotatedItem {
+            name: name.to_string(),
+            style,
+            crop,
+        });
+    }
+    Ok(Annotation {
+        role,
+        pair_id,
+        items,
+    })
+}
+
 /// The dataset's folder, which may be kept above `train/` and `validation/` (`""`: the root).
 pub const TOPS: [&str; 2] = ["", "DeepFashion2"];
 
@@ -98,54 +169,21 @@ pub fn read(root: &Path, options: &LoadOptions) -> Result<ReaderOutput> {
     for (folder, split) in [("train", Split::Train), ("validation", Split::Test)] {
         let dir = root.join(folder);
         for path in json_files(&dir.join("annos"))? {
-            let text = std::fs::read_to_string(&path).map_err(io_error(&path))?;
-            let json: Value = serde_json::from_str(&text).map_err(|e| DataError::Parse {
-                path: path.clone(),
-                line: e.line(),
-                message: e.to_string(),
-            })?;
-            let role = match (split, json.get("source").and_then(Value::as_str)) {
-                (Split::Train, Some("user" | "shop")) => Role::Train,
-                (Split::Test, Some("user")) => Role::Query,
-                (Split::Test, Some("shop")) => Role::Gallery,
-                (_, other) => {
-                    return Err(annotation_error(
-                        &path,
-                        format!("`source` must be \"user\" or \"shop\", found {other:?}"),
-                    ));
-                }
-            };
-            let pair_id = integer(&path, "pair_id", json.get("pair_id"))?;
+            let bytes = std::fs::read(&path).map_err(io_error(&path))?;
+            let annotation = parse_annotation(&bytes, &path, split)?;
             let stem = path
                 .file_stem()
                 .map(|s| s.to_string_lossy().into_owned())
                 .unwrap_or_default();
             let image = dir.join("image").join(format!("{stem}.jpg"));
-            let mut items: Vec<(u64, &str, &Value)> = json
-                .as_object()
-                .into_iter()
-                .flatten()
-                .filter_map(|(k, v)| Some((k.strip_prefix("item")?.parse().ok()?, k.as_str(), v)))
-                .collect();
-            items.sort_by_key(|(n, _, _)| *n);
-            for (_, name, item) in items {
-                let style = integer(&path, &format!("{name}.style"), item.get("style"))?;
-                integer(
-                    &path,
-                    &format!("{name}.category_id"),
-                    item.get("category_id"),
-                )?;
-                let crop = box_of(&path, name, item)?;
-                if style == 0 {
-                    continue;
-                }
+            for item in annotation.items.into_iter().filter(|i| i.style > 0) {
                 builder.push_file(
                     image.clone(),
-                    Some(crop),
-                    (split, pair_id, style),
+                    Some(item.crop),
+                    (split, annotation.pair_id, item.style),
                     split,
-                    role,
-                    || format!("{} ({name})", path.display()),
+                    annotation.role,
+                    || format!("{} ({})", path.display(), item.name),
                 )?;
             }
         }

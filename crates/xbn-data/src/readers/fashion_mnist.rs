@@ -13,7 +13,6 @@
 //! `data/fashion/` (the project's repository) or in `raw/` ([`PLACES`]); the first folder
 //! holding `train-images-idx3-ubyte(.gz)` is read.
 
-use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -21,6 +20,7 @@ use flate2::read::GzDecoder;
 
 use super::LoadOptions;
 use super::common::{IndexBuilder, ReaderOutput};
+use super::idx::{IdxArray, read_idx};
 use super::locate::{Entry, first_existing, under_tops};
 use crate::index::{ImageProvider, ItemSource, Role, Split};
 use crate::{DataError, Result};
@@ -49,56 +49,31 @@ fn locate(root: &Path) -> Result<PathBuf> {
     Ok(found.parent().unwrap_or(root).to_path_buf())
 }
 
-/// Reads `root/name.gz`, or `root/name` if only the uncompressed file is there.
-fn read_idx_file(root: &Path, name: &str) -> Result<(PathBuf, Vec<u8>)> {
+/// Reads the IDX array `root/name.gz`, or `root/name` if only the uncompressed file is there.
+fn read_idx_file(
+    root: &Path,
+    name: &str,
+    magic: u32,
+    n_dims: usize,
+) -> Result<(PathBuf, IdxArray)> {
     let gz = root.join(format!("{name}.gz"));
     let plain = root.join(name);
-    let io = |path: &Path| {
-        let path = path.to_path_buf();
-        move |source| DataError::Io { path, source }
+    let path = if !gz.is_file() && plain.is_file() {
+        plain
+    } else {
+        gz
     };
-    if !gz.is_file() && plain.is_file() {
-        let bytes = std::fs::read(&plain).map_err(io(&plain))?;
-        return Ok((plain, bytes));
-    }
-    let file = std::fs::File::open(&gz).map_err(io(&gz))?;
-    let mut bytes = Vec::new();
-    GzDecoder::new(file)
-        .read_to_end(&mut bytes)
-        .map_err(io(&gz))?;
-    Ok((gz, bytes))
-}
-
-/// The IDX header: the magic number and the dimensions, after which the data must hold exactly
-/// their product of bytes.
-fn idx_dims(path: &Path, bytes: &[u8], magic: u32, n_dims: usize) -> Result<Vec<usize>> {
-    let word = |i: usize| -> Option<u32> {
-        bytes
-            .get(4 * i..4 * i + 4)
-            .map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
+    let file = std::fs::File::open(&path).map_err(|source| DataError::Io {
+        path: path.clone(),
+        source,
+    })?;
+    let reader = std::io::BufReader::new(file);
+    let array = if path.extension().is_some_and(|e| e == "gz") {
+        read_idx(GzDecoder::new(reader), &path, magic, n_dims)?
+    } else {
+        read_idx(reader, &path, magic, n_dims)?
     };
-    let bad = |message: String| DataError::Annotation {
-        path: path.to_path_buf(),
-        message,
-    };
-    let found = word(0).ok_or_else(|| bad("file shorter than its IDX header".into()))?;
-    if found != magic {
-        return Err(bad(format!(
-            "IDX magic number is {found:#010x}, expected {magic:#010x}"
-        )));
-    }
-    let dims: Vec<usize> = (1..=n_dims)
-        .map(|i| word(i).map(|d| d as usize))
-        .collect::<Option<_>>()
-        .ok_or_else(|| bad("file shorter than its IDX header".into()))?;
-    let expected = dims.iter().product::<usize>() + 4 * (n_dims + 1);
-    if bytes.len() != expected {
-        return Err(bad(format!(
-            "IDX header says dimensions {dims:?} ({expected} bytes) but the data has {} bytes",
-            bytes.len()
-        )));
-    }
-    Ok(dims)
+    Ok((path, array))
 }
 
 /// Greyscale images held in memory, served as RGB.
@@ -160,10 +135,20 @@ pub fn read(root: &Path, _options: &LoadOptions) -> Result<ReaderOutput> {
     let mut names = Vec::new();
     let mut shape = None;
     for prefix in ["train", "t10k"] {
-        let (img_path, img) = read_idx_file(root, &format!("{prefix}-images-idx3-ubyte"))?;
-        let (lbl_path, lbl) = read_idx_file(root, &format!("{prefix}-labels-idx1-ubyte"))?;
-        let dims = idx_dims(&img_path, &img, IMAGES_MAGIC, 3)?;
-        let n_labels = idx_dims(&lbl_path, &lbl, LABELS_MAGIC, 1)?[0];
+        let (img_path, img) = read_idx_file(
+            root,
+            &format!("{prefix}-images-idx3-ubyte"),
+            IMAGES_MAGIC,
+            3,
+        )?;
+        let (lbl_path, lbl) = read_idx_file(
+            root,
+            &format!("{prefix}-labels-idx1-ubyte"),
+            LABELS_MAGIC,
+            1,
+        )?;
+        let dims = img.dims;
+        let n_labels = lbl.dims[0];
         if dims[0] != n_labels {
             return Err(DataError::Layout(format!(
                 "{} holds {} images but {} holds {n_labels} labels",
@@ -180,18 +165,18 @@ pub fn read(root: &Path, _options: &LoadOptions) -> Result<ReaderOutput> {
                 dims[2]
             )));
         }
-        if let Some(pos) = lbl[8..].iter().position(|&l| l > 9) {
+        if let Some(pos) = lbl.data.iter().position(|&l| l > 9) {
             return Err(DataError::Annotation {
                 path: lbl_path,
-                message: format!("label #{pos} is {}, expected 0..=9", lbl[8 + pos]),
+                message: format!("label #{pos} is {}, expected 0..=9", lbl.data[pos]),
             });
         }
         let file_name = img_path
             .file_name()
             .map(|n| n.to_string_lossy().into_owned());
         names.push((file_name.unwrap_or_default(), n_labels));
-        pixels.extend_from_slice(&img[16..]);
-        labels.extend_from_slice(&lbl[8..]);
+        pixels.extend_from_slice(&img.data);
+        labels.extend_from_slice(&lbl.data);
     }
     let (rows, cols) = shape.unwrap_or((28, 28));
     let provider: Arc<dyn ImageProvider> = Arc::new(IdxImages {

@@ -14,7 +14,9 @@
 use std::path::{Path, PathBuf};
 
 use super::LoadOptions;
-use super::common::{IndexBuilder, ReaderOutput, fields, numbered_lines, parse_error, parse_u64};
+use super::common::{
+    IndexBuilder, ReaderOutput, fields, numbered_lines_of, parse_error, parse_u64,
+};
 use super::locate::{Entry, first_existing, under_tops};
 use crate::Result;
 use crate::index::{Role, Split};
@@ -78,8 +80,23 @@ pub fn read(root: &Path, options: &LoadOptions) -> Result<ReaderOutput> {
 
 /// Reads the partition list at `path`, image names relative to `base`.
 fn read_list(path: &Path, base: &Path, options: &LoadOptions) -> Result<ReaderOutput> {
-    let path = path.to_path_buf();
-    let lines = numbered_lines(&path)?;
+    let bytes = std::fs::read(path).map_err(|source| crate::DataError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    parse(&bytes, path, base, options)
+}
+
+/// Parses the bytes of a partition list; `origin` names it in errors and image names are
+/// relative to `base` (only stat-ed with `options.verify_files`).
+pub fn parse(
+    list: &[u8],
+    origin: &Path,
+    base: &Path,
+    options: &LoadOptions,
+) -> Result<ReaderOutput> {
+    let path = origin.to_path_buf();
+    let lines = numbered_lines_of(list, &path)?;
     let (count_no, count_line) = lines
         .first()
         .ok_or_else(|| parse_error(&path, 1, "empty file; expected the number of images"))?;

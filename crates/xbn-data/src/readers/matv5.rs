@@ -49,14 +49,26 @@ impl MatValue {
     }
 }
 
+/// The most bytes the compressed elements of one file may inflate to (256 MiB; Cars196's
+/// `cars_annos.mat` inflates to about 2 MB): a larger claim is refused, not allocated.
+pub const MAX_INFLATED_BYTES: u64 = 1 << 28;
+/// The deepest nesting of cell and struct arrays read.
+pub const MAX_DEPTH: usize = 16;
+
 /// Reads the named top-level variables of a MAT file.
 pub fn read_mat(path: &Path) -> Result<Vec<(String, MatValue)>> {
     let bytes = std::fs::read(path).map_err(|source| DataError::Io {
         path: path.to_path_buf(),
         source,
     })?;
+    parse_mat(&bytes, path)
+}
+
+/// Parses the named top-level variables of a MAT file given as bytes; `origin` names it in
+/// errors ([`DataError::Annotation`]).
+pub fn parse_mat(bytes: &[u8], origin: &Path) -> Result<Vec<(String, MatValue)>> {
     let bad = |m: String| DataError::Annotation {
-        path: path.to_path_buf(),
+        path: origin.to_path_buf(),
         message: m,
     };
     if bytes.len() < 128 || &bytes[126..128] != b"IM" {
@@ -65,7 +77,8 @@ pub fn read_mat(path: &Path) -> Result<Vec<(String, MatValue)>> {
         ));
     }
     let mut out = Vec::new();
-    parse_elements(&bytes[128..], &mut out).map_err(bad)?;
+    let mut budget = MAX_INFLATED_BYTES;
+    parse_elements(&bytes[128..], &mut out, &mut budget).map_err(bad)?;
     Ok(out)
 }
 
@@ -97,19 +110,27 @@ fn element(b: &[u8]) -> Parse<(u32, &[u8], usize)> {
     Ok((first, data, padded.min(b.len())))
 }
 
-/// Top-level elements: named matrices, compressed or not.
-fn parse_elements(mut b: &[u8], out: &mut Vec<(String, MatValue)>) -> Parse<()> {
+/// Top-level elements: named matrices, compressed or not. `budget` is what compressed
+/// elements may still inflate to.
+fn parse_elements(mut b: &[u8], out: &mut Vec<(String, MatValue)>, budget: &mut u64) -> Parse<()> {
     while b.len() >= 8 {
         let (kind, data, len) = element(b)?;
         match kind {
             MI_COMPRESSED => {
                 let mut inner = Vec::new();
                 ZlibDecoder::new(data)
+                    .take(*budget + 1)
                     .read_to_end(&mut inner)
                     .map_err(|e| format!("zlib: {e}"))?;
-                parse_elements(&inner, out)?;
+                if inner.len() as u64 > *budget {
+                    return Err(format!(
+                        "compressed elements inflate to more than {MAX_INFLATED_BYTES} bytes"
+                    ));
+                }
+                *budget -= inner.len() as u64;
+                parse_elements(&inner, out, budget)?;
             }
-            MI_MATRIX => out.push(matrix(data)?),
+            MI_MATRIX => out.push(matrix(data, 0)?),
             _ => {}
         }
         b = &b[len..];
@@ -160,8 +181,24 @@ fn next(d: &mut &[u8]) -> Parse<(u32, Vec<u8>)> {
     Ok((kind, data))
 }
 
-/// An `miMATRIX` element's contents: `(name, value)`.
-fn matrix(d: &[u8]) -> Parse<(String, MatValue)> {
+/// Checks that `count` elements of `per_element` sub-arrays, each at least an 8-byte tag, fit in
+/// `available` bytes, so that no claim larger than the data is allocated.
+fn fits(count: usize, per_element: usize, available: usize) -> Parse<()> {
+    if count.saturating_mul(per_element).saturating_mul(8) > available {
+        return Err(format!(
+            "{count} elements of {per_element} sub-arrays each do not fit in {available} bytes"
+        ));
+    }
+    Ok(())
+}
+
+/// An `miMATRIX` element's contents, `depth` arrays deep: `(name, value)`.
+fn matrix(d: &[u8], depth: usize) -> Parse<(String, MatValue)> {
+    if depth > MAX_DEPTH {
+        return Err(format!(
+            "cell or struct arrays nested more than {MAX_DEPTH} deep"
+        ));
+    }
     if d.is_empty() {
         return Ok((String::new(), MatValue::Numeric(Vec::new())));
     }
@@ -179,10 +216,11 @@ fn matrix(d: &[u8]) -> Parse<(String, MatValue)> {
     let name = String::from_utf8_lossy(&name).into_owned();
     let value = match class {
         1 => {
+            fits(count, 1, d.len())?;
             let mut cells = Vec::with_capacity(count);
             for _ in 0..count {
                 let (_, m) = next(&mut d)?;
-                cells.push(matrix(&m)?.1);
+                cells.push(matrix(&m, depth + 1)?.1);
             }
             MatValue::Cell(cells)
         }
@@ -198,12 +236,13 @@ fn matrix(d: &[u8]) -> Parse<(String, MatValue)> {
                         .to_string()
                 })
                 .collect();
+            fits(count, fields.len().max(1), d.len())?;
             let mut elements = Vec::with_capacity(count);
             for _ in 0..count {
                 let mut values = Vec::with_capacity(fields.len());
                 for _ in &fields {
                     let (_, m) = next(&mut d)?;
-                    values.push(matrix(&m)?.1);
+                    values.push(matrix(&m, depth + 1)?.1);
                 }
                 elements.push(values);
             }

@@ -15,6 +15,7 @@ pub mod cub;
 pub mod deepfashion2;
 pub mod fashion_mnist;
 pub mod folder;
+pub mod idx;
 pub mod inshop;
 pub mod jsonl;
 mod kind;

@@ -11,7 +11,9 @@
 use std::path::Path;
 
 use super::LoadOptions;
-use super::common::{IndexBuilder, ReaderOutput, fields, numbered_lines, parse_error, parse_u64};
+use super::common::{
+    IndexBuilder, ReaderOutput, fields, numbered_lines_of, parse_error, parse_u64,
+};
 use super::locate::{Entry, first_existing, under_tops};
 use crate::Result;
 use crate::index::{Role, Split};
@@ -28,14 +30,30 @@ pub fn read(root: &Path, options: &LoadOptions) -> Result<ReaderOutput> {
         under_tops(root, &TOPS, &["Ebay_train.txt"]),
         Entry::File,
     )?;
-    let root = train.parent().unwrap_or(root);
+    let dir = train.parent().unwrap_or(root);
+    let read = |name: &str| {
+        let path = dir.join(name);
+        std::fs::read(&path).map_err(|source| crate::DataError::Io { path, source })
+    };
+    parse(
+        &read("Ebay_train.txt")?,
+        &read("Ebay_test.txt")?,
+        dir,
+        options,
+    )
+}
+
+/// Parses the bytes of `Ebay_train.txt` and `Ebay_test.txt`, which are named in errors as if in
+/// `dir`; image paths are relative to `dir` (only stat-ed with `options.verify_files`).
+pub fn parse(train: &[u8], test: &[u8], dir: &Path, options: &LoadOptions) -> Result<ReaderOutput> {
+    let root = dir;
     let mut builder = IndexBuilder::new(options.verify_files);
-    for (file, split, role) in [
-        ("Ebay_train.txt", Split::Train, Role::Train),
-        ("Ebay_test.txt", Split::Test, Role::QueryAndReference),
+    for (file, bytes, split, role) in [
+        ("Ebay_train.txt", train, Split::Train, Role::Train),
+        ("Ebay_test.txt", test, Split::Test, Role::QueryAndReference),
     ] {
         let path = root.join(file);
-        let lines = numbered_lines(&path)?;
+        let lines = numbered_lines_of(bytes, &path)?;
         let Some((header_no, header)) = lines.first() else {
             return Err(parse_error(
                 &path,
