@@ -178,3 +178,46 @@ fn gallery_png_draws_each_query_with_coloured_neighbours() {
     .to_string();
     assert!(e.contains("not a run folder"), "{e}");
 }
+
+#[test]
+fn a_sweep_folder_gets_its_summary_and_links_to_each_cell() {
+    let tmp = tempfile::tempdir().unwrap();
+    let sweep = tmp.path().join("grid");
+    std::fs::create_dir_all(sweep.join("kind=xbn_seed=0")).unwrap();
+    std::fs::write(
+        sweep.join("kind=xbn_seed=0").join(REPORT_FILE),
+        "<html></html>",
+    )
+    .unwrap();
+    std::fs::write(
+        sweep.join("summary.json"),
+        r#"{"metric": "recall@1", "cells": [
+            {"cell": "kind=xbn_seed=0", "seed": 0, "metrics": {"recall@1": 0.25}},
+            {"cell": "kind=none_seed=0", "seed": 0, "metrics": {}}
+        ]}"#,
+    )
+    .unwrap();
+    std::fs::write(
+        sweep.join("summary.md"),
+        "# Sweep summary\n\n| method | recall@1 |\n|---|---|\n| xbn | 0.2500 |\n",
+    )
+    .unwrap();
+    let html = std::fs::read_to_string(run_report(&report_args(&sweep)).unwrap()).unwrap();
+    assert!(html.contains("<td>xbn</td>"), "summary.md table rendered");
+    // minijinja escapes `/` in attributes as `&#x2f;`, which the browser decodes.
+    let links = html.replace("&#x2f;", "/");
+    assert!(
+        links.contains("href=\"kind=xbn_seed=0/report.html\""),
+        "link to the cell's page"
+    );
+    assert!(html.contains("0.2500"));
+    // The second cell failed (no metric) and has no page.
+    assert!(html.contains("failed") && html.contains("none yet"));
+    assert!(html.contains("No summary.png"));
+    for id in ["summary", "plot", "cells"] {
+        assert!(
+            html.contains(&format!("id=\"{id}\"")),
+            "section {id} missing"
+        );
+    }
+}

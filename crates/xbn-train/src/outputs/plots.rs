@@ -164,6 +164,9 @@ pub fn svg_chart(
     Ok(Some(svg))
 }
 
+/// Series of at most this many points get a marker on each point.
+const MARKED_POINTS: usize = 30;
+
 /// Draws a line chart with a legend on any plotters backend.
 fn draw_chart<DB: DrawingBackend>(
     root: DrawingArea<DB, plotters::coord::Shift>,
@@ -206,6 +209,17 @@ fn draw_chart<DB: DrawingBackend>(
             .map_err(err)?
             .label(curve.name.as_str())
             .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], color));
+        if curve.points.len() <= MARKED_POINTS {
+            // Few points (evaluations): mark them, so a line between two is not read as data.
+            chart
+                .draw_series(
+                    curve
+                        .points
+                        .iter()
+                        .map(|&p| Circle::new(p, 3, color.filled())),
+                )
+                .map_err(err)?;
+        }
     }
     chart
         .configure_series_labels()
