@@ -26,6 +26,38 @@ use crate::outputs::npy::{is_npy, save_embeddings_npy};
 /// The value of the `format` metadata key.
 pub const FORMAT: &str = "xbn-catalogue";
 
+/// Safetensors readers (this crate's and Python's) refuse a header of more bytes than this.
+pub const MAX_HEADER_BYTES: usize = 100_000_000;
+
+/// Refuses, before any embedding work, `entries` too long to be listed in the header of a
+/// safetensors catalogue at `path` (a `.npy` catalogue keeps them in a JSON file: no limit).
+pub fn check_entries_fit(path: &Path, entries: &[String]) -> Result<()> {
+    if is_npy(path) {
+        return Ok(());
+    }
+    // The list as JSON, then quoted again as a metadata string.
+    let list = json!(entries).to_string();
+    let bytes = json!(list).to_string().len();
+    // Room for the other metadata keys and the tensors' entries.
+    if bytes + 1_000_000 > MAX_HEADER_BYTES {
+        return Err(too_large(path, entries.len(), bytes));
+    }
+    Ok(())
+}
+
+fn too_large(path: &Path, n: usize, bytes: usize) -> TrainError {
+    bad(
+        path,
+        format!(
+            "the {n} entries take {:.1} MB of metadata, over the {} MB that safetensors readers \
+             accept in a header; write the catalogue as .npy instead (-o X.npy keeps them in \
+             X_meta.json)",
+            bytes as f64 / 1e6,
+            MAX_HEADER_BYTES / 1_000_000
+        ),
+    )
+}
+
 /// What the rows of a catalogue are.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EntryKind {
@@ -170,6 +202,13 @@ impl Catalogue {
         }
         let bytes = safetensors::serialize(tensors.iter().map(|(k, t)| (*k, t)), Some(metadata))
             .map_err(|e| bad(path, e.to_string()))?;
+        let header = bytes
+            .get(..8)
+            .and_then(|b| b.try_into().ok())
+            .map_or(0, u64::from_le_bytes);
+        if header > MAX_HEADER_BYTES as u64 {
+            return Err(too_large(path, n, header as usize));
+        }
         write_atomic(path, &bytes)?;
         Ok(vec![path.to_path_buf()])
     }
@@ -433,6 +472,26 @@ mod tests {
             same(&c, &Catalogue::load(&p).unwrap());
         }
         assert_eq!(sample(EntryKind::Images).class_name(1), Some("b"));
+    }
+
+    #[test]
+    fn too_many_entries_for_a_safetensors_header_are_refused_before_and_at_writing() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("big.safetensors");
+        // 1.05 million paths of 100 bytes: over 100 MB.
+        let entries = vec!["p".repeat(100); 1_050_000];
+        let e = check_entries_fit(&p, &entries).unwrap_err().to_string();
+        assert!(e.contains("1050000 entries") && e.contains(".npy"), "{e}");
+        check_entries_fit(&dir.path().join("big.npy"), &entries).unwrap();
+        check_entries_fit(&p, &entries[..1000]).unwrap();
+        let mut c = sample(EntryKind::Images);
+        c.entries = entries;
+        c.labels = None;
+        c.embeddings = Tensor::zeros((1_050_000, 1), DType::F32, &Device::Cpu).unwrap();
+        c.model.embedding_dim = 1;
+        let e = c.save(&p).unwrap_err().to_string();
+        assert!(e.contains("header"), "{e}");
+        assert!(!p.exists());
     }
 
     #[test]

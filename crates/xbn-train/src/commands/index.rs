@@ -1,11 +1,11 @@
 //! `xbn-train index`: a catalogue ([`Catalogue`]) of a folder of images, a dataset split or
 //! the lines of a text file, embedded with a run's trained model.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use xbn_data::{ItemSource, Role, Split};
 
-use super::catalogue::{Catalogue, EntryKind};
+use super::catalogue::{Catalogue, EntryKind, check_entries_fit};
 use super::embed_inputs::{Skipped, embed_images, embed_texts, read_lines};
 use super::image_files::list_images;
 use super::run_model::{ModelIdentity, RunModel};
@@ -73,10 +73,11 @@ pub fn run_index(args: &IndexArgs) -> Result<IndexOutcome> {
         &args.set,
         args.device.as_deref(),
     )?;
+    let out = &args.output;
     let rows = match (&args.images, args.split, &args.texts) {
-        (Some(dir), None, None) => index_folder(&run, dir)?,
-        (None, Some(split), None) => index_split(&run, split)?,
-        (None, None, Some(file)) => index_texts(&run, file)?,
+        (Some(dir), None, None) => index_folder(&run, dir, out)?,
+        (None, Some(split), None) => index_split(&run, split, out)?,
+        (None, None, Some(file)) => index_texts(&run, file, out)?,
         _ => {
             return Err(TrainError::Inputs {
                 what: "index".into(),
@@ -105,8 +106,14 @@ pub fn run_index(args: &IndexArgs) -> Result<IndexOutcome> {
     })
 }
 
-fn index_folder(run: &RunModel, dir: &std::path::Path) -> Result<Rows> {
+fn index_folder(run: &RunModel, dir: &Path, output: &Path) -> Result<Rows> {
     let folder = list_images(dir)?;
+    let names: Vec<String> = folder
+        .paths
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect();
+    check_entries_fit(output, &names)?;
     let sources: Vec<ItemSource> = folder
         .paths
         .iter()
@@ -118,11 +125,7 @@ fn index_folder(run: &RunModel, dir: &std::path::Path) -> Result<Rows> {
     let what = format!("--images {}", dir.display());
     let e = embed_images(&run.model, &run.cfg, &sources, &what, &run.device)?;
     Ok(Rows {
-        entries: e
-            .kept
-            .iter()
-            .map(|&i| folder.paths[i].display().to_string())
-            .collect(),
+        entries: e.kept.iter().map(|&i| names[i].clone()).collect(),
         labels: folder
             .labels
             .map(|l| e.kept.iter().map(|&i| l[i]).collect()),
@@ -134,7 +137,7 @@ fn index_folder(run: &RunModel, dir: &std::path::Path) -> Result<Rows> {
     })
 }
 
-fn index_split(run: &RunModel, split: SplitArg) -> Result<Rows> {
+fn index_split(run: &RunModel, split: SplitArg, output: &Path) -> Result<Rows> {
     let data = TrainData::open(
         &run.cfg,
         &run.model.backbone.input_spec(),
@@ -164,6 +167,8 @@ fn index_split(run: &RunModel, split: SplitArg) -> Result<Rows> {
             .iter()
             .map(|&i| xbn_data::text::text_of(&index.items[i]))
             .collect::<xbn_data::Result<Vec<&str>>>()?;
+        let owned: Vec<String> = texts.iter().map(|t| t.to_string()).collect();
+        check_entries_fit(output, &owned)?;
         let embeddings = embed_texts(
             &run.model,
             &texts,
@@ -173,7 +178,7 @@ fn index_split(run: &RunModel, split: SplitArg) -> Result<Rows> {
         )?;
         return Ok(Rows {
             embeddings,
-            entries: texts.iter().map(|t| t.to_string()).collect(),
+            entries: owned,
             kind: EntryKind::Texts,
             labels: Some(labels),
             classes: Vec::new(),
@@ -185,9 +190,11 @@ fn index_split(run: &RunModel, split: SplitArg) -> Result<Rows> {
         .iter()
         .map(|&i| index.items[i].source.clone())
         .collect();
+    let names: Vec<String> = sources.iter().map(ItemSource::describe).collect();
+    check_entries_fit(output, &names)?;
     let e = embed_images(&run.model, &run.cfg, &sources, &what, &run.device)?;
     Ok(Rows {
-        entries: e.kept.iter().map(|&i| sources[i].describe()).collect(),
+        entries: e.kept.iter().map(|&i| names[i].clone()).collect(),
         labels: Some(e.kept.iter().map(|&i| labels[i]).collect()),
         embeddings: e.embeddings,
         kind: EntryKind::Images,
@@ -197,8 +204,9 @@ fn index_split(run: &RunModel, split: SplitArg) -> Result<Rows> {
     })
 }
 
-fn index_texts(run: &RunModel, file: &std::path::Path) -> Result<Rows> {
+fn index_texts(run: &RunModel, file: &Path, output: &Path) -> Result<Rows> {
     let lines = read_lines(file)?;
+    check_entries_fit(output, &lines)?;
     let what = format!("--texts {}", file.display());
     let refs: Vec<&str> = lines.iter().map(String::as_str).collect();
     let embeddings = embed_texts(
