@@ -229,3 +229,20 @@ fn the_written_config_keys_are_those_of_the_run() {
     assert_eq!(get("model.embedding_dim"), "16");
     assert_eq!(get("model.backbone"), "\"small-cnn\"");
 }
+
+/// What a kill during a checkpoint write leaves: a torn temporary file next to a complete
+/// last checkpoint. The run resumes from the complete one and the next save replaces the
+/// torn file.
+#[test]
+fn a_torn_temporary_file_left_by_a_killed_write_is_ignored() {
+    let dir = tempfile::tempdir().unwrap();
+    let (cfg, run) = stopped_run(dir.path());
+    let whole = std::fs::read(run.join(LAST)).unwrap();
+    let tmp = run.join(".checkpoint.safetensors.tmp");
+    std::fs::write(&tmp, &whole[..whole.len() / 2]).unwrap();
+    let loaded = rotate::load_last_or_previous(&run, &Device::Cpu).unwrap();
+    assert_eq!((iteration(&loaded.checkpoint), loaded.fallback), (3, None));
+    let out = train(&cfg, true, no_stop()).unwrap();
+    assert_eq!(out.iterations, 6);
+    assert!(!tmp.exists());
+}

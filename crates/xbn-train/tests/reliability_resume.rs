@@ -134,3 +134,39 @@ fn resume_refuses_a_name_or_output_dir_that_points_elsewhere() {
         assert!(err.contains("--resume"), "{err}");
     }
 }
+
+/// A run killed after its final checkpoint (during the export of embeddings or plots) holds
+/// the final evaluation already; resuming it finishes the run again without a second copy of
+/// that record (found by the SIGKILL test).
+#[test]
+fn resuming_a_finished_run_does_not_duplicate_its_final_evaluation() {
+    // 4 does not divide 6: the final evaluation is a record of its own; 3 does: it is part of
+    // the last training record.
+    for (eval_every, evaluations) in [(4, 3), (3, 3)] {
+        resume_finished_run(eval_every, evaluations);
+    }
+}
+
+fn resume_finished_run(eval_every: usize, evaluations: usize) {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut cfg = train_common::tiny_config(tmp.path(), "done");
+    cfg.run.eval_every = eval_every;
+    train(&cfg, false, Arc::new(AtomicBool::new(false))).unwrap();
+    let metrics = tmp.path().join("done").join("metrics.jsonl");
+    let comparable = || {
+        let mut recs = xbn_train::outputs::metrics::read_records(&metrics).unwrap();
+        for r in &mut recs {
+            r.images_per_s = 0.0;
+        }
+        recs
+    };
+    let before = comparable();
+    assert_eq!(
+        before.iter().filter(|r| r.eval.is_some()).count(),
+        evaluations
+    );
+    let out = train(&cfg, true, Arc::new(AtomicBool::new(false))).unwrap();
+    assert_eq!(out.iterations, 6);
+    assert!(out.trained.is_some());
+    assert_eq!(comparable(), before);
+}

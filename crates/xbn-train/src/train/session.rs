@@ -68,6 +68,9 @@ pub struct Session {
     pub loss_params: Vec<(String, candle_core::Var)>,
     /// The run folder's lock, held while the session lives.
     _lock: RunLock,
+    /// An iteration whose evaluation `metrics.jsonl` already holds within a training record
+    /// (a finished run resumed): [`Session::record_eval`] does not write it again.
+    eval_recorded_at: Option<usize>,
 }
 
 impl Session {
@@ -119,12 +122,14 @@ impl Session {
         let objective = Objective::new(cfg, loss, backbone.embedding_dim(), device)?;
 
         if !resume {
+            // The previous checkpoint goes before the last one: a kill in between leaves a
+            // complete last checkpoint, never a lone previous one.
             for f in [
+                checkpoint::rotate::PREV,
+                checkpoint::LAST,
+                checkpoint::BEST,
                 "metrics.jsonl",
                 "train.log",
-                checkpoint::LAST,
-                checkpoint::rotate::PREV,
-                checkpoint::BEST,
             ] {
                 let p = dir.join(f);
                 if p.exists() {
@@ -156,10 +161,19 @@ impl Session {
             ks,
             loss_params,
             _lock: lock,
+            eval_recorded_at: None,
         };
         if resume {
             s.restore_from_folder()?;
-            s.metrics = MetricsWriter::open(&dir.join("metrics.jsonl"), Some(s.iteration))?;
+            let metrics_path = dir.join("metrics.jsonl");
+            if s.iteration >= cfg.run.iterations {
+                // Training had ended: the final evaluation is done again; its record is
+                // written once.
+                if drop_evaluation_records(&metrics_path, s.iteration)? {
+                    s.eval_recorded_at = Some(s.iteration);
+                }
+            }
+            s.metrics = MetricsWriter::open(&metrics_path, Some(s.iteration))?;
             if let Some(sampler) = s.sampler.as_mut() {
                 for _ in 0..s.iteration {
                     sampler.next();
@@ -205,6 +219,9 @@ impl Session {
 
     /// Writes a metrics line that holds only an evaluation.
     pub fn record_eval(&mut self, iteration: usize, e: &Evaluation) -> Result<()> {
+        if self.eval_recorded_at == Some(iteration) {
+            return Ok(());
+        }
         let rec = MetricsRecord {
             iteration,
             eval: Some(e.metrics.clone()),
@@ -255,4 +272,39 @@ impl Session {
             None => "none written yet".into(),
         }
     }
+}
+
+/// Removes from `metrics.jsonl` the records that hold only an evaluation at `iteration` (the
+/// final evaluation of a run that was stopped after its last checkpoint, which resuming then
+/// repeats), replacing the file atomically. Lines that do not parse are kept. Returns whether
+/// a training record at `iteration` holds an evaluation (kept: it is not written again).
+fn drop_evaluation_records(path: &std::path::Path, iteration: usize) -> Result<bool> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
+        Err(e) => return Err(TrainError::io(path, e)),
+    };
+    let merged = text.lines().any(|line| {
+        serde_json::from_str::<serde_json::Value>(line).is_ok_and(|v| {
+            v["iteration"].as_u64() == Some(iteration as u64)
+                && v["loss"].as_object().is_some_and(|l| !l.is_empty())
+                && v["eval"].is_object()
+        })
+    });
+    let evaluation_only = |line: &str| {
+        serde_json::from_str::<serde_json::Value>(line).is_ok_and(|v| {
+            v["iteration"].as_u64() == Some(iteration as u64)
+                && v["loss"].as_object().is_some_and(|l| l.is_empty())
+                && v["eval"].is_object()
+        })
+    };
+    let kept: String = text
+        .lines()
+        .filter(|l| !evaluation_only(l))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    if kept.len() != text.len() {
+        crate::checkpoint::atomic::write_atomic(path, kept.as_bytes())?;
+    }
+    Ok(merged)
 }
