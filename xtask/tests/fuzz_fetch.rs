@@ -1,0 +1,170 @@
+//! Fuzz targets of `fetch-data`'s inputs (issue 16, item 5): the archive extractor (zip and
+//! tar.gz) and the dataset manifests, fed arbitrary bytes and mutated valid files. Each must
+//! return a value or a typed [`FetchError`], never panic, and the extractor must never write
+//! outside its target folder. `XBN_FUZZ_CASES=N` sets the number of cases per target.
+
+mod common;
+#[path = "../../crates/xbn-data/tests/fuzz_support/mod.rs"]
+mod fuzz_support;
+
+use std::path::{Path, PathBuf};
+
+use common::{TarEntry, tar_gz_of, tree, zip_of};
+use fuzz_support::{config, input};
+use proptest::prelude::*;
+use xtask::fetch::extract::{UnpackPlan, unpack};
+use xtask::fetch::manifest::ArchiveFormat;
+use xtask::fetch::safe_path::relative_components;
+use xtask::fetch::{FetchError, Manifest, Progress};
+
+/// A tar (not compressed) of a folder, two files, a link inside and a hard link.
+fn tar_of() -> Vec<u8> {
+    let gz = tar_gz_of(&[
+        TarEntry::Dir("Top/"),
+        TarEntry::File("Top/a.txt", b"first file"),
+        TarEntry::File("Top/sub/b.jpg", &[0xff, 0xd8, 0xff, 0xe0, 1, 2, 3, 4]),
+        TarEntry::Symlink("Top/link", "a.txt"),
+        TarEntry::Hardlink("Top/hard", "Top/a.txt"),
+    ]);
+    let mut tar = Vec::new();
+    std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&gz[..]), &mut tar).unwrap();
+    tar
+}
+
+fn gzip(bytes: &[u8]) -> Vec<u8> {
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    std::io::Write::write_all(&mut gz, bytes).unwrap();
+    gz.finish().unwrap()
+}
+
+fn zip_sample() -> Vec<u8> {
+    zip_of(&[
+        ("Top/", b""),
+        ("Top/a.txt", b"first file, a bit longer so that it deflates"),
+        ("Top/sub/b.jpg", &[0xff, 0xd8, 0xff, 0xe0, 1, 2, 3, 4]),
+    ])
+}
+
+/// Unpacks `bytes` as `format` into a fresh folder; checks the result is a value or a typed
+/// error naming the archive or the entry, and that nothing was written outside the target.
+fn check_unpack(bytes: &[u8], format: ArchiveFormat, strip: usize) -> Result<(), TestCaseError> {
+    let tmp = tempfile::tempdir().unwrap();
+    let archive = tmp.path().join("fuzzed.archive");
+    std::fs::write(&archive, bytes).unwrap();
+    let target = tmp.path().join("out/target");
+    std::fs::create_dir_all(&target).unwrap();
+    let plan = UnpackPlan {
+        archive: &archive,
+        format,
+        target: &target,
+        into: "",
+        strip_components: strip,
+    };
+    let result = unpack(&plan, &Progress::hidden());
+    if let Err(e) = &result {
+        let named = match e {
+            FetchError::Archive { archive: a, .. } | FetchError::UnsafeEntry { archive: a, .. } => {
+                a == &archive
+            }
+            FetchError::Io { path, .. } => path.starts_with(&target),
+            _ => false,
+        };
+        prop_assert!(named, "untyped or unnamed error: {e:?}");
+    }
+    let outside: Vec<PathBuf> = tree(tmp.path())
+        .into_iter()
+        .filter(|p| {
+            !p.starts_with("out/target")
+                && p != Path::new("out")
+                && p != Path::new("fuzzed.archive")
+        })
+        .collect();
+    prop_assert!(
+        outside.is_empty(),
+        "written outside the target: {outside:?}"
+    );
+    Ok(())
+}
+
+/// The shipped manifests, as valid inputs to mutate.
+fn shipped(name: &str) -> Vec<u8> {
+    std::fs::read(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../datasets")
+            .join(format!("{name}.toml")),
+    )
+    .unwrap()
+}
+
+/// A manifest parses to one whose paths are all plain relative paths, or to a typed error
+/// naming its file.
+fn check_manifest(bytes: &[u8]) -> Result<(), TestCaseError> {
+    let path = Path::new("/nonexistent/fuzz.toml");
+    let text = String::from_utf8_lossy(bytes);
+    match Manifest::parse(&text, path) {
+        Ok(m) => {
+            prop_assert_eq!(relative_components(&m.folder).map(|p| p.len()), Ok(1));
+            for a in &m.archives {
+                prop_assert_eq!(relative_components(&a.file).map(|p| p.len()), Ok(1));
+                if !a.into.is_empty() {
+                    prop_assert!(relative_components(&a.into).is_ok());
+                }
+            }
+            for p in &m.proof {
+                prop_assert!(relative_components(p).is_ok());
+            }
+        }
+        Err(FetchError::Manifest { path: p, .. }) => prop_assert_eq!(p, path),
+        Err(other) => prop_assert!(false, "not a manifest error: {other:?}"),
+    }
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(config(3000))]
+
+    #[test]
+    fn zip_extractor(bytes in input(zip_sample()), strip in 0usize..2) {
+        check_unpack(&bytes, ArchiveFormat::Zip, strip)?;
+    }
+
+    /// Mutated tar headers and data, compressed after mutation (so gzip is intact).
+    #[test]
+    fn tar_extractor(bytes in input(tar_of()), strip in 0usize..2) {
+        check_unpack(&gzip(&bytes), ArchiveFormat::TarGz, strip)?;
+    }
+
+    /// Mutated gzip streams around a valid tar.
+    #[test]
+    fn tar_gz_extractor(bytes in input(gzip(&tar_of()))) {
+        check_unpack(&bytes, ArchiveFormat::TarGz, 0)?;
+    }
+}
+
+proptest! {
+    #![proptest_config(config(20_000))]
+
+    #[test]
+    fn manifest_parser(
+        bytes in prop_oneof![
+            input(shipped("sop")),
+            input(shipped("fashion-mnist")),
+            input(shipped("inshop")),
+            input(shipped("wordnet")),
+        ],
+    ) {
+        check_manifest(&bytes)?;
+    }
+}
+
+/// Deeply nested TOML arrays and tables are an error, not a stack overflow.
+#[test]
+fn manifest_deep_nesting_is_an_error() {
+    for text in [
+        format!("name = {}{}", "[".repeat(100_000), "]".repeat(100_000)),
+        format!("name = {}{}", "{a = ".repeat(100_000), "}".repeat(100_000)),
+    ] {
+        let err = Manifest::parse(&text, Path::new("deep.toml")).unwrap_err();
+        assert!(matches!(err, FetchError::Manifest { .. }), "{err:?}");
+    }
+}
