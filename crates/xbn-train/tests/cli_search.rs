@@ -15,7 +15,7 @@ use candle_core::Device;
 use image::{Rgb, RgbImage};
 use serde_json::Value;
 use xbn_train::checkpoint::{self, Checkpoint};
-use xbn_train::commands::catalogue::Catalogue;
+use xbn_train::commands::catalogue::{Catalogue, Embeddings};
 
 fn xbn(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_xbn-train"))
@@ -338,8 +338,9 @@ fn bad_runs_catalogues_folders_and_k_are_refused_with_a_clear_message() {
 
     // A catalogue of another dimension.
     let mut wide = c.clone();
-    wide.embeddings =
-        candle_core::Tensor::ones((12, 24), candle_core::DType::F32, &Device::Cpu).unwrap();
+    wide.embeddings = Embeddings::Loaded(
+        candle_core::Tensor::ones((12, 24), candle_core::DType::F32, &Device::Cpu).unwrap(),
+    );
     wide.model.embedding_dim = 24;
     let wide_path = dir.path().join("wide.safetensors");
     wide.save(&wide_path).unwrap();
@@ -440,6 +441,6 @@ fn index_and_embed_write_npy_for_numpy() {
     assert_eq!(Some(set.labels), c.labels);
     assert_eq!(
         set.embeddings.to_vec2::<f32>().unwrap(),
-        c.embeddings.to_vec2::<f32>().unwrap()
+        c.embeddings.to_tensor().unwrap().to_vec2::<f32>().unwrap()
     );
 }

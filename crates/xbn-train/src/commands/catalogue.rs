@@ -13,10 +13,11 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use candle_core::safetensors::Load;
 use candle_core::{DType, Device, Tensor};
 use serde_json::{Value, json};
 
+pub use super::catalogue_rows::Embeddings;
+use super::catalogue_rows::{EmbeddingRows, read_header};
 use super::embed_inputs::Skipped;
 use super::run_model::ModelIdentity;
 use crate::checkpoint::atomic::write_atomic;
@@ -88,8 +89,8 @@ impl EntryKind {
 /// Embeddings with their entries, labels and model.
 #[derive(Debug, Clone)]
 pub struct Catalogue {
-    /// `(n × d)` f32 embeddings.
-    pub embeddings: Tensor,
+    /// `(n × d)` f32 embeddings, in memory or read from the file in blocks.
+    pub embeddings: Embeddings,
     /// What each row is: an image path or a text.
     pub entries: Vec<String>,
     /// Whether the entries are image paths or texts.
@@ -154,7 +155,8 @@ impl Catalogue {
     /// `.npy`), atomically per file; returns the files written.
     pub fn save(&self, path: &Path) -> Result<Vec<PathBuf>> {
         let n = self.len();
-        let (rows, _) = self.embeddings.dims2()?;
+        let (rows, _) = self.embeddings.dims()?;
+        let embeddings = self.embeddings.to_tensor()?;
         let count = |what, count| TrainError::RowCount {
             embeddings: rows,
             what,
@@ -167,7 +169,7 @@ impl Catalogue {
             return Err(count("labels", l.len()));
         }
         if is_npy(path) {
-            let mut written = save_embeddings_npy(path, &self.embeddings, self.labels.as_deref())?;
+            let mut written = save_embeddings_npy(path, &embeddings, self.labels.as_deref())?;
             let meta = meta_json_path(path);
             let doc: serde_json::Map<String, Value> = self
                 .metadata()
@@ -192,10 +194,7 @@ impl Catalogue {
             .collect();
         let mut tensors = vec![(
             "embeddings",
-            self.embeddings
-                .to_dtype(DType::F32)?
-                .to_device(&Device::Cpu)?
-                .contiguous()?,
+            embeddings.to_device(&Device::Cpu)?.contiguous()?,
         )];
         if let Some(l) = &self.labels {
             tensors.push(("labels", Tensor::from_slice(l, l.len(), &Device::Cpu)?));
@@ -214,7 +213,8 @@ impl Catalogue {
     }
 
     /// Reads a catalogue written by [`Catalogue::save`], checking that its parts agree (rows,
-    /// labels, entries, dimension); the embeddings are on the CPU.
+    /// labels, entries, dimension). The embeddings of a safetensors catalogue stay in the file
+    /// ([`Embeddings::OnDisk`], read in blocks); those of a `.npy` catalogue are loaded.
     pub fn load(path: &Path) -> Result<Self> {
         let (embeddings, labels, meta) = if is_npy(path) {
             load_npy(path)?
@@ -244,28 +244,14 @@ fn bad(path: &Path, message: String) -> TrainError {
 /// The metadata keys whose values are JSON (lists, numbers) rather than plain strings.
 const JSON_KEYS: [&str; 5] = ["paths", "texts", "classes", "skipped", "embedding_dim"];
 
-type Parts = (Tensor, Option<Vec<i64>>, serde_json::Map<String, Value>);
+type Parts = (Embeddings, Option<Vec<i64>>, serde_json::Map<String, Value>);
 
 fn load_safetensors(path: &Path) -> Result<Parts> {
-    let bytes = std::fs::read(path).map_err(|e| TrainError::io(path, e))?;
-    let st = safetensors::SafeTensors::deserialize(&bytes)
-        .map_err(|e| bad(path, format!("not a safetensors file: {e}")))?;
-    let (_, header) = safetensors::SafeTensors::read_metadata(&bytes)
-        .map_err(|e| bad(path, format!("not a safetensors file: {e}")))?;
-    let embeddings = st
-        .tensor("embeddings")
-        .map_err(|_| {
-            bad(
-                path,
-                format!("no `embeddings` tensor (found {:?})", st.names()),
-            )
-        })?
-        .load(&Device::Cpu)?;
-    let labels = match st.tensor("labels") {
-        Ok(v) => Some(v.load(&Device::Cpu)?.to_dtype(DType::I64)?.to_vec1()?),
-        Err(_) => None,
-    };
+    let header = read_header(path)?;
+    let embeddings = Embeddings::OnDisk(EmbeddingRows::locate(path, &header)?);
+    let labels = header.read_i64(path, "labels")?;
     let meta = header
+        .metadata
         .metadata()
         .clone()
         .unwrap_or_default()
@@ -294,7 +280,7 @@ fn load_npy(path: &Path) -> Result<Parts> {
             std::io::Error::from(std::io::ErrorKind::NotFound),
         ));
     }
-    let embeddings = read(path)?;
+    let embeddings = Embeddings::Loaded(read(path)?.to_dtype(DType::F32)?);
     let lp = xbn_eval::npy_labels_path(path);
     let labels = if lp.is_file() {
         Some(read(&lp)?.to_dtype(DType::I64)?.to_vec1()?)
@@ -323,7 +309,7 @@ fn load_npy(path: &Path) -> Result<Parts> {
 
 fn from_parts(
     path: &Path,
-    embeddings: Tensor,
+    embeddings: Embeddings,
     labels: Option<Vec<i64>>,
     meta: &serde_json::Map<String, Value>,
 ) -> Result<Catalogue> {
@@ -360,14 +346,15 @@ fn from_parts(
     };
     let entries = strings(kind.key())?
         .ok_or_else(|| bad(path, format!("metadata `{}` is missing", kind.key())))?;
-    let dims = embeddings.dims().to_vec();
-    let [rows, d] = dims[..] else {
+    if let Embeddings::Loaded(t) = &embeddings
+        && t.rank() != 2
+    {
         return Err(bad(
             path,
-            format!("embeddings have shape {dims:?}, not n × d"),
+            format!("embeddings have shape {:?}, not n × d", t.dims()),
         ));
-    };
-    let embeddings = embeddings.to_dtype(DType::F32)?;
+    }
+    let (rows, d) = embeddings.dims()?;
     if entries.len() != rows {
         return Err(bad(
             path,
@@ -425,7 +412,9 @@ mod tests {
 
     fn sample(kind: EntryKind) -> Catalogue {
         Catalogue {
-            embeddings: Tensor::new(&[[0.6f32, 0.8], [1.0, 0.0]], &Device::Cpu).unwrap(),
+            embeddings: Embeddings::Loaded(
+                Tensor::new(&[[0.6f32, 0.8], [1.0, 0.0]], &Device::Cpu).unwrap(),
+            ),
             entries: vec!["a/1.png".into(), "b/2 \"x\".png".into()],
             kind,
             labels: Some(vec![0, 1]),
@@ -446,10 +435,8 @@ mod tests {
     }
 
     fn same(a: &Catalogue, b: &Catalogue) {
-        assert_eq!(
-            a.embeddings.to_vec2::<f32>().unwrap(),
-            b.embeddings.to_vec2::<f32>().unwrap()
-        );
+        let rows = |c: &Catalogue| c.embeddings.to_tensor().unwrap().to_vec2::<f32>().unwrap();
+        assert_eq!(rows(a), rows(b));
         assert_eq!(
             (&a.entries, a.kind, &a.labels, &a.classes, &a.model),
             (&b.entries, b.kind, &b.labels, &b.classes, &b.model)
@@ -487,7 +474,8 @@ mod tests {
         let mut c = sample(EntryKind::Images);
         c.entries = entries;
         c.labels = None;
-        c.embeddings = Tensor::zeros((1_050_000, 1), DType::F32, &Device::Cpu).unwrap();
+        c.embeddings =
+            Embeddings::Loaded(Tensor::zeros((1_050_000, 1), DType::F32, &Device::Cpu).unwrap());
         c.model.embedding_dim = 1;
         let e = c.save(&p).unwrap_err().to_string();
         assert!(e.contains("header"), "{e}");

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use xbn_data::{ItemSource, Role, Split};
 
-use super::catalogue::{Catalogue, EntryKind, check_entries_fit};
+use super::catalogue::{Catalogue, Embeddings, EntryKind, check_entries_fit};
 use super::embed_inputs::{Skipped, embed_images, embed_texts, read_lines};
 use super::image_files::list_images;
 use super::run_model::{ModelIdentity, RunModel};
@@ -86,7 +86,7 @@ pub fn run_index(args: &IndexArgs) -> Result<IndexOutcome> {
         }
     };
     let catalogue = Catalogue {
-        embeddings: rows.embeddings,
+        embeddings: Embeddings::Loaded(rows.embeddings),
         entries: rows.entries,
         kind: rows.kind,
         labels: rows.labels,

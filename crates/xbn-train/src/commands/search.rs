@@ -1,15 +1,17 @@
 //! `xbn-train search`: the nearest catalogue entries of query images (or texts), embedded with
 //! the run's model that built the catalogue, found by xbn-eval's exact blocked k-NN (cosine
-//! similarity), so the search is exact and streams over any catalogue size.
+//! similarity) over blocks of catalogue rows read from the file ([`super::nearest`]), so the
+//! search is exact and holds one block of the catalogue at a time.
 
 use std::path::PathBuf;
 
 use serde_json::{Value, json};
 use xbn_data::ItemSource;
-use xbn_eval::{EvalOptions, knn};
+use xbn_eval::EvalOptions;
 
 use super::catalogue::{Catalogue, EntryKind};
 use super::embed_inputs::{Skipped, embed_images, embed_texts, read_lines};
+use super::nearest::nearest;
 use super::run_model::{ModelIdentity, RunModel};
 use crate::cli::SearchArgs;
 use crate::error::{Result, TrainError};
@@ -114,32 +116,32 @@ pub fn run_search(args: &SearchArgs) -> Result<SearchResults> {
         device: run.device.clone(),
         ..EvalOptions::default()
     };
-    let nn = knn(&embeddings, Some(&catalogue.embeddings), args.k, &options)?;
+    let nn = nearest(&embeddings, &catalogue.embeddings, args.k, None, &options)?;
     let queries = names
         .into_iter()
-        .enumerate()
-        .map(|(q, query)| QueryHits {
+        .zip(nn.hits)
+        .map(|(query, hits)| QueryHits {
             query,
-            hits: (0..nn.k)
-                .map(|j| {
-                    let row = nn.indices[q * nn.k + j] as usize;
-                    Hit {
-                        rank: j + 1,
-                        similarity: nn.scores[q * nn.k + j],
-                        row,
-                        entry: catalogue.entries[row].clone(),
-                        label: catalogue.labels.as_ref().map(|l| l[row]),
-                        class: catalogue.class_name(row).map(str::to_string),
-                    }
+            hits: hits
+                .into_iter()
+                .enumerate()
+                .map(|(j, (similarity, row))| Hit {
+                    rank: j + 1,
+                    similarity,
+                    row,
+                    entry: catalogue.entries[row].clone(),
+                    label: catalogue.labels.as_ref().map(|l| l[row]),
+                    class: catalogue.class_name(row).map(str::to_string),
                 })
                 .collect(),
         })
         .collect();
+    let k = args.k.min(catalogue.len());
     Ok(SearchResults {
         index: args.index.clone(),
         kind: catalogue.kind,
         model: catalogue.model,
-        k: nn.k,
+        k,
         queries,
         skipped,
     })
