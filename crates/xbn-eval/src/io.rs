@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use candle_core::{DType, Device, Tensor};
 use safetensors::{Dtype, SafeTensors};
 
+use crate::npy::{dims_product_fits, read_npy};
 use crate::prepare::{embeddings_f32, labels_i64};
 use crate::{EvalError, Result};
 
@@ -25,6 +26,8 @@ pub struct EmbeddingSet {
 /// * `X.safetensors`: tensors `embeddings` (f32, or f64/f16/bf16, `(n × d)`) and, unless
 ///   `labels` is given, `labels` (i64, or another integer type, `(n)`).
 /// * `X.npy`: an `(n × d)` float array; labels from `labels` or else `X_labels.npy` beside it.
+///   Read by [`crate::read_npy`]: the header's claimed size is checked against the file's
+///   before anything of that size is allocated.
 /// * `labels`, when given: an `.npy` integer array, or a safetensors file with a `labels`
 ///   tensor.
 pub fn load_embeddings(
@@ -110,19 +113,6 @@ fn read_labels(path: &Path) -> Result<Tensor> {
     }
 }
 
-fn read_npy(path: &Path) -> Result<Tensor> {
-    if !path.exists() {
-        return Err(EvalError::Io {
-            path: path.into(),
-            source: std::io::Error::from(std::io::ErrorKind::NotFound),
-        });
-    }
-    Tensor::read_npy(path).map_err(|e| EvalError::Format {
-        path: path.into(),
-        reason: format!("cannot read .npy: {e}"),
-    })
-}
-
 /// One named tensor of a safetensors file, in a candle dtype.
 fn st_tensor(path: &Path, st: &SafeTensors<'_>, name: &str, device: &Device) -> Result<Tensor> {
     let view = st.tensor(name).map_err(|_| EvalError::Format {
@@ -147,10 +137,19 @@ fn st_tensor(path: &Path, st: &SafeTensors<'_>, name: &str, device: &Device) -> 
             });
         }
     };
-    Ok(Tensor::from_raw_buffer(
-        view.data(),
-        dtype,
-        view.shape(),
-        device,
-    )?)
+    if !dims_product_fits(view.shape()) {
+        return Err(EvalError::Format {
+            path: path.into(),
+            reason: format!(
+                "tensor `{name}`: shape {:?}: the product of its dimensions overflows",
+                view.shape()
+            ),
+        });
+    }
+    Tensor::from_raw_buffer(view.data(), dtype, view.shape(), device).map_err(|e| {
+        EvalError::Format {
+            path: path.into(),
+            reason: format!("tensor `{name}`: {e}"),
+        }
+    })
 }
