@@ -483,6 +483,23 @@ mod tests {
     }
 
     #[test]
+    fn a_truncated_catalogue_is_refused_by_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("c.safetensors");
+        sample(EntryKind::Images).save(&p).unwrap();
+        let bytes = std::fs::read(&p).unwrap();
+        std::fs::write(&p, &bytes[..bytes.len() - 3]).unwrap();
+        let e = Catalogue::load(&p).unwrap_err().to_string();
+        assert!(
+            e.contains("c.safetensors") && e.contains("truncated"),
+            "{e}"
+        );
+        std::fs::write(&p, &bytes[..5]).unwrap();
+        let e = Catalogue::load(&p).unwrap_err().to_string();
+        assert!(e.contains("not a safetensors file"), "{e}");
+    }
+
+    #[test]
     fn files_that_are_not_catalogues_are_refused_by_name() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("plain.safetensors");
