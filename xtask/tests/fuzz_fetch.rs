@@ -121,7 +121,7 @@ fn check_manifest(bytes: &[u8]) -> Result<(), TestCaseError> {
 }
 
 proptest! {
-    #![proptest_config(config(3000))]
+    #![proptest_config(config(2000))]
 
     #[test]
     fn zip_extractor(bytes in input(zip_sample()), strip in 0usize..2) {
@@ -167,4 +167,60 @@ fn manifest_deep_nesting_is_an_error() {
         let err = Manifest::parse(&text, Path::new("deep.toml")).unwrap_err();
         assert!(matches!(err, FetchError::Manifest { .. }), "{err:?}");
     }
+}
+
+/// A zip whose end-of-central-directory record claims 65,535 entries in a central directory of
+/// 4 GiB at offset 0: a typed error naming the archive, nothing allocated for the claim.
+#[test]
+fn zip_claiming_more_entries_than_it_holds_is_an_error() {
+    let mut bytes = zip_sample();
+    let eocd = bytes
+        .windows(4)
+        .rposition(|w| w == [0x50, 0x4b, 0x05, 0x06])
+        .unwrap();
+    bytes[eocd + 8..eocd + 12].copy_from_slice(&[0xff; 4]);
+    bytes[eocd + 12..eocd + 16].copy_from_slice(&[0xff, 0xff, 0xff, 0xfe]);
+    check_unpack(&bytes, ArchiveFormat::Zip, 0).unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let archive = tmp.path().join("claim.zip");
+    std::fs::write(&archive, &bytes).unwrap();
+    let plan = UnpackPlan {
+        archive: &archive,
+        format: ArchiveFormat::Zip,
+        target: tmp.path(),
+        into: "",
+        strip_components: 0,
+    };
+    let err = unpack(&plan, &Progress::hidden()).unwrap_err();
+    assert!(matches!(err, FetchError::Archive { .. }), "{err:?}");
+}
+
+/// A tar entry whose header claims 10^12 bytes (GNU binary size field) with 10 behind it: the
+/// copy streams what is there and fails on the early end, naming the entry.
+#[test]
+fn tar_entry_claiming_1e12_bytes_is_an_error() {
+    let mut header = tar::Header::new_gnu();
+    header.set_path("Top/huge.bin").unwrap();
+    header.set_size(1_000_000_000_000);
+    header.set_mode(0o644);
+    header.set_entry_type(tar::EntryType::Regular);
+    header.set_cksum();
+    let mut tar = header.as_bytes().to_vec();
+    tar.extend([7u8; 10]);
+    tar.resize(tar.len() + 1024, 0);
+    let tmp = tempfile::tempdir().unwrap();
+    let archive = tmp.path().join("claim.tar.gz");
+    std::fs::write(&archive, gzip(&tar)).unwrap();
+    let target = tmp.path().join("out");
+    std::fs::create_dir(&target).unwrap();
+    let plan = UnpackPlan {
+        archive: &archive,
+        format: ArchiveFormat::TarGz,
+        target: &target,
+        into: "",
+        strip_components: 0,
+    };
+    let err = unpack(&plan, &Progress::hidden()).unwrap_err();
+    assert!(matches!(err, FetchError::Archive { .. }), "{err:?}");
+    assert!(err.to_string().contains("Top/huge.bin"), "{err}");
 }

@@ -42,7 +42,13 @@ pub struct UnpackStats {
 /// One archive entry, already read from the archive's headers.
 enum Kind<R> {
     Dir,
-    File { data: R, executable: bool },
+    /// A regular file; `size` is the size its header declares, when the format reads data
+    /// without checking it (tar), so that a short entry is an error, not a truncated file.
+    File {
+        data: R,
+        executable: bool,
+        size: Option<u64>,
+    },
     Symlink(String),
     Hardlink(String),
     Other,
@@ -63,6 +69,7 @@ pub fn unpack(plan: &UnpackPlan<'_>, progress: &Progress) -> Result<UnpackStats>
                 Kind::File {
                     data,
                     executable: false,
+                    size: None,
                 },
                 &mut stats,
             )?;
@@ -98,9 +105,11 @@ fn unpack_tar_gz(plan: &UnpackPlan<'_>, progress: &Progress) -> Result<UnpackSta
             (tar::EntryType::Directory, _) => Kind::Dir,
             (tar::EntryType::Regular | tar::EntryType::Continuous, _) => {
                 let executable = entry.header().mode().is_ok_and(|m| m & 0o111 != 0);
+                let size = Some(entry.size());
                 Kind::File {
                     data: entry,
                     executable,
+                    size,
                 }
             }
             (tar::EntryType::Symlink, Some(target)) => Kind::Symlink(target),
@@ -152,6 +161,7 @@ fn unpack_zip(plan: &UnpackPlan<'_>, progress: &Progress) -> Result<UnpackStats>
             Kind::File {
                 data: &mut entry,
                 executable,
+                size: None,
             }
         };
         write_entry(plan, &name, kind, &mut stats)?;
@@ -197,12 +207,22 @@ fn write_entry<R: Read>(
         Kind::File {
             mut data,
             executable,
+            size,
         } => {
             let mut out = File::create(&dest).at(&dest)?;
-            std::io::copy(&mut data, &mut out).map_err(|e| FetchError::Archive {
+            let copied = std::io::copy(&mut data, &mut out).map_err(|e| FetchError::Archive {
                 archive: plan.archive.to_path_buf(),
                 message: format!("entry `{name}`: {e}"),
             })?;
+            if let Some(size) = size.filter(|&s| s != copied) {
+                return Err(FetchError::Archive {
+                    archive: plan.archive.to_path_buf(),
+                    message: format!(
+                        "entry `{name}`: its header says {size} bytes but the archive ends \
+                         after {copied}; the archive is truncated or corrupt"
+                    ),
+                });
+            }
             set_mode(&dest, executable)?;
         }
         Kind::Symlink(target) => {
