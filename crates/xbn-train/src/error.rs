@@ -9,10 +9,10 @@ pub enum TrainError {
     /// An invalid configuration (unknown key, impossible value), found before any work starts.
     #[error("invalid configuration: {0}")]
     Config(String),
-    /// A checkpoint's tensors do not match the checksum recorded in its metadata when it was
+    /// A checkpoint's tensors or metadata do not match the checksum recorded when it was
     /// written: the file was damaged (truncated, overwritten, bit rot).
     #[error(
-        "checkpoint {path} is damaged: its tensors' checksum is {found}, the one recorded when it was written is {expected}"
+        "checkpoint {path} is damaged: the checksum of its contents is {found}, the one recorded when it was written is {expected}"
     )]
     CheckpointDamaged {
         /// The checkpoint file.

@@ -1,7 +1,10 @@
 //! The checksum a checkpoint carries in its metadata (`sha256`): SHA-256 over every tensor's
-//! name, dtype, shape and bytes, in name order. It is computed from the tensors before writing
-//! and again from the file's contents when reading, so a damaged or truncated tensor, a
-//! renamed tensor or a changed shape are all caught.
+//! name, dtype, shape and bytes, in name order, then every other metadata entry, in key order.
+//! It is computed before writing and again from the file's contents when reading, so a damaged
+//! or truncated tensor, a renamed tensor, a changed shape or an edited metadata value (the
+//! iteration, say) are all caught.
+
+use std::collections::HashMap;
 
 use safetensors::{Dtype, View};
 use sha2::{Digest, Sha256};
@@ -30,25 +33,41 @@ impl TensorDigest {
         h.update(data);
     }
 
+    /// Adds the metadata entries other than [`KEY`], in key order.
+    pub fn add_metadata(&mut self, metadata: &HashMap<String, String>) {
+        let mut entries: Vec<(&String, &String)> =
+            metadata.iter().filter(|(k, _)| k.as_str() != KEY).collect();
+        entries.sort();
+        let h = &mut self.0;
+        h.update((entries.len() as u64).to_le_bytes());
+        for (k, v) in entries {
+            for part in [k, v] {
+                h.update((part.len() as u64).to_le_bytes());
+                h.update(part.as_bytes());
+            }
+        }
+    }
+
     /// The checksum as lowercase hex.
     pub fn hex(self) -> String {
         hex::encode(self.0.finalize())
     }
 }
 
-/// The checksum of named tensors (any order; they are sorted by name).
-pub fn of_views<V: View>(tensors: &[(&str, V)]) -> String {
+/// The checksum of named tensors (any order; they are sorted by name) and metadata.
+pub fn of_views<V: View>(tensors: &[(&str, V)], metadata: &HashMap<String, String>) -> String {
     let mut sorted: Vec<&(&str, V)> = tensors.iter().collect();
     sorted.sort_by(|a, b| a.0.cmp(b.0));
     let mut d = TensorDigest::default();
     for (name, v) in sorted {
         d.add(name, v.dtype(), v.shape(), &v.data());
     }
+    d.add_metadata(metadata);
     d.hex()
 }
 
-/// The checksum of the tensors of a parsed safetensors file.
-pub fn of_file(st: &safetensors::SafeTensors<'_>) -> String {
+/// The checksum of the tensors of a parsed safetensors file and of its metadata.
+pub fn of_file(st: &safetensors::SafeTensors<'_>, metadata: &HashMap<String, String>) -> String {
     let mut names: Vec<&str> = st.names();
     names.sort_unstable();
     let mut d = TensorDigest::default();
@@ -57,5 +76,6 @@ pub fn of_file(st: &safetensors::SafeTensors<'_>) -> String {
             d.add(name, v.dtype(), v.shape(), v.data());
         }
     }
+    d.add_metadata(metadata);
     d.hex()
 }

@@ -1,6 +1,6 @@
 //! Training checkpoints: one safetensors file holding the model, the optimizer state, the
 //! memory queue, the AXBN filter state and the RNG state, with the iteration and seed in its
-//! metadata, written atomically (see [`atomic`]). Each file carries a checksum of its tensors
+//! metadata, written atomically (see [`atomic`]). Each file carries a checksum of its tensors and metadata
 //! ([`checksum`]) verified when it is read; the run's last checkpoint keeps its predecessor
 //! ([`rotate`]), and records the configuration keys that change its shapes ([`shape_keys`]).
 //!
@@ -79,7 +79,8 @@ impl Checkpoint {
             })
             .collect::<Result<_>>()?;
         let mut metadata = self.metadata.clone();
-        metadata.insert(checksum::KEY.into(), checksum::of_views(&cpu));
+        let sum = checksum::of_views(&cpu, &metadata);
+        metadata.insert(checksum::KEY.into(), sum);
         safetensors::serialize(cpu.iter().map(|(k, t)| (*k, t)), Some(metadata)).map_err(|e| {
             TrainError::Checkpoint {
                 path: path.to_path_buf(),
@@ -133,7 +134,7 @@ pub fn verify(bytes: &[u8], path: &Path) -> Result<HashMap<String, String>> {
         safetensors::SafeTensors::read_metadata(bytes).map_err(|e| bad(e.to_string()))?;
     let metadata = meta.metadata().clone().unwrap_or_default();
     if let Some(expected) = metadata.get(checksum::KEY) {
-        let found = checksum::of_file(&st);
+        let found = checksum::of_file(&st, &metadata);
         if &found != expected {
             return Err(TrainError::CheckpointDamaged {
                 path: path.to_path_buf(),

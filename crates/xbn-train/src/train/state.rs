@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use candle_core::{Device, Tensor};
+use candle_core::{DType, Device, Tensor};
 
 use super::network::{load_model_state, model_state};
 use super::session::{Best, Session};
@@ -118,6 +118,18 @@ impl Session {
             });
         }
         let iteration: usize = ck.meta("iteration", path)?;
+        if let Some(position) = ck.tensors.get("sampler.position") {
+            // Written with the metadata: the run seed and the batches drawn.
+            let saved: Vec<i64> = position.flatten_all()?.to_dtype(DType::I64)?.to_vec1()?;
+            if saved != [seed as i64, iteration as i64] {
+                return Err(TrainError::Checkpoint {
+                    path: path.to_path_buf(),
+                    message: format!(
+                        "`sampler.position` {saved:?} disagrees with the metadata (seed {seed}, iteration {iteration})"
+                    ),
+                });
+            }
+        }
         load_model_state(self.backbone.as_ref(), &ck.part("model"))?;
         let saved = ck.part("lossparams");
         for (name, var) in &self.loss_params {
