@@ -19,7 +19,7 @@ pub enum TrainError {
         path: PathBuf,
         /// The checksum in the metadata.
         expected: String,
-        /// The checksum of the tensors read.
+        /// The checksum of the tensors and metadata read.
         found: String,
     },
     /// The configuration differs from the checkpoint's in keys that change the shape of what
