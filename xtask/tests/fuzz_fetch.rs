@@ -1,7 +1,8 @@
 //! Fuzz targets of `fetch-data`'s inputs (issue 16, item 5): the archive extractor (zip and
-//! tar.gz) and the dataset manifests, fed arbitrary bytes and mutated valid files. Each must
-//! return a value or a typed [`FetchError`], never panic, and the extractor must never write
-//! outside its target folder. `XBN_FUZZ_CASES=N` sets the number of cases per target.
+//! tar.gz), the dataset manifests and the install marker (`.xbn-fetch.toml`), fed arbitrary
+//! bytes and mutated valid files. Each must return a value or a typed [`FetchError`], never
+//! panic, and the extractor must never write outside its target folder. `XBN_FUZZ_CASES=N`
+//! sets the number of cases per target.
 
 mod common;
 #[path = "../../crates/xbn-data/tests/fuzz_support/mod.rs"]
@@ -155,6 +156,58 @@ proptest! {
     ) {
         check_manifest(&bytes)?;
     }
+}
+
+/// The shipped Fashion-MNIST manifest, its proof files in a fresh folder, and the bytes of the
+/// marker a verified install of it has.
+fn marked_install() -> (Manifest, tempfile::TempDir, Vec<u8>) {
+    use xtask::fetch::marker::{MARKER, Marker};
+    use xtask::fetch::verify::Digests;
+    let text = String::from_utf8(shipped("fashion-mnist")).unwrap();
+    let manifest = Manifest::parse(&text, Path::new("fashion-mnist.toml")).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    for proof in &manifest.proof {
+        std::fs::write(dir.path().join(proof), b"").unwrap();
+    }
+    let digests: Vec<(String, Digests)> = manifest
+        .archives
+        .iter()
+        .map(|a| {
+            let digests = Digests {
+                sha256: a.sha256.clone().unwrap(),
+                md5: a.md5.clone().unwrap(),
+                bytes: a.bytes.unwrap(),
+            };
+            (a.file.clone(), digests)
+        })
+        .collect();
+    Marker::from_archives(&manifest, &digests)
+        .write(dir.path())
+        .unwrap();
+    let bytes = std::fs::read(dir.path().join(MARKER)).unwrap();
+    (manifest, dir, bytes)
+}
+
+proptest! {
+    #![proptest_config(config(2000))]
+
+    /// A corrupt install marker never panics, and only a marker that still reads as one can
+    /// make an install verified.
+    #[test]
+    fn marker_reader(bytes in input(marked_install().2)) {
+        use xtask::fetch::marker::{MARKER, Marker, is_verified};
+        let (manifest, dir, _) = marked_install();
+        std::fs::write(dir.path().join(MARKER), &bytes).unwrap();
+        let verified = is_verified(&manifest, dir.path());
+        prop_assert!(!verified || Marker::read(dir.path()).is_some());
+    }
+}
+
+/// The unmutated marker makes the install verified (so the target above can see a difference).
+#[test]
+fn marker_of_a_verified_install_reads_back() {
+    let (manifest, dir, _) = marked_install();
+    assert!(xtask::fetch::marker::is_verified(&manifest, dir.path()));
 }
 
 /// Deeply nested TOML arrays and tables are an error, not a stack overflow.
