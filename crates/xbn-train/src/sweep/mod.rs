@@ -236,6 +236,7 @@ fn run_cell(
 fn remove_large_outputs(run_dir: &Path) -> Result<()> {
     for name in [
         checkpoint::LAST,
+        checkpoint::rotate::PREV,
         checkpoint::BEST,
         "embeddings.safetensors",
         "query_embeddings.safetensors",
