@@ -326,3 +326,27 @@ fn cars_not_found_names_every_place_looked() {
         ],
     );
 }
+
+/// The devkit without the labelled test file (its own `cars_test_annos.mat` has no classes):
+/// the error names both places the labelled file may be and says why the other is not read.
+#[test]
+fn cars_devkit_without_labelled_test_file_names_it() {
+    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data");
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("devkit")).unwrap();
+    std::fs::copy(
+        data.join("cars_train_annos.mat"),
+        dir.path().join("devkit/cars_train_annos.mat"),
+    )
+    .unwrap();
+    let err = load_dataset(DatasetKind::Cars, dir.path(), &LoadOptions::default()).unwrap_err();
+    readers_support::assert_looked(
+        &err,
+        dir.path(),
+        &[
+            "cars_test_annos_withlabels.mat",
+            "devkit/cars_test_annos_withlabels.mat",
+        ],
+    );
+    assert!(err.to_string().contains("has no classes"), "{err}");
+}
