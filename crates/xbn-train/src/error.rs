@@ -12,7 +12,8 @@ pub enum TrainError {
     /// A checkpoint's tensors or metadata do not match the checksum recorded when it was
     /// written: the file was damaged (truncated, overwritten, bit rot).
     #[error(
-        "checkpoint {path} is damaged: the checksum of its contents is {found}, the one recorded when it was written is {expected}"
+        "checkpoint {path} is damaged: the checksum of its contents is {found}, the one recorded when it was written is {expected}{}",
+        previous.as_ref().map(|p| format!("; {}", crate::checkpoint::previous_hint(p))).unwrap_or_default()
     )]
     CheckpointDamaged {
         /// The checkpoint file.
@@ -21,6 +22,8 @@ pub enum TrainError {
         expected: String,
         /// The checksum of the tensors and metadata read.
         found: String,
+        /// The run's previous checkpoint, when it is intact (offered instead).
+        previous: Option<PathBuf>,
     },
     /// The configuration differs from the checkpoint's in keys that change the shape of what
     /// it holds (see `checkpoint::shape_keys`); resuming is refused.

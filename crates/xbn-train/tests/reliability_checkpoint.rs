@@ -246,3 +246,48 @@ fn a_torn_temporary_file_left_by_a_killed_write_is_ignored() {
     assert_eq!(out.iterations, 6);
     assert!(!tmp.exists());
 }
+
+/// Outside `--resume` (`embed`, `index`, `report`), a damaged last checkpoint is named and the
+/// intact previous one offered.
+#[test]
+fn a_damaged_last_checkpoint_names_itself_and_offers_the_previous_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, run) = stopped_run(dir.path());
+    damage_data(&run.join(LAST));
+    let err = Checkpoint::load(&run.join(LAST), &Device::Cpu)
+        .unwrap_err()
+        .to_string();
+    let prev = run.join(PREV).display().to_string();
+    assert!(err.contains(LAST) && err.contains("damaged"), "{err}");
+    assert!(err.contains(&prev) && err.contains("--checkpoint"), "{err}");
+
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_xbn-train"))
+        .args(["embed", "--run"])
+        .arg(&run)
+        .arg("--output")
+        .arg(dir.path().join("e.safetensors"))
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains("damaged") && stderr.contains(&prev),
+        "{stderr}"
+    );
+    // Following the advice works.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_xbn-train"))
+        .args(["embed", "--run"])
+        .arg(&run)
+        .arg("--checkpoint")
+        .arg(run.join(PREV))
+        .arg("--output")
+        .arg(dir.path().join("e.safetensors"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

@@ -98,14 +98,17 @@ impl Checkpoint {
     /// Reads a checkpoint, verifies its checksum and places its tensors on `device`; the
     /// metadata returned is the one saved (without the checksum). A checkpoint written before
     /// checksums were recorded loads with a warning.
+    ///
+    /// When a run's last checkpoint fails to load and its previous one
+    /// (`checkpoint.prev.safetensors`) is intact, the error offers it.
     pub fn load(path: &Path, device: &Device) -> Result<Self> {
         let bytes = std::fs::read(path).map_err(|e| TrainError::io(path, e))?;
-        Self::from_bytes(&bytes, path, device)
+        Self::from_bytes(&bytes, path, device).map_err(|e| offer_previous(e, path))
     }
 
     /// Parses and verifies a checkpoint's bytes (`path` names it in errors and warnings).
     pub fn from_bytes(bytes: &[u8], path: &Path, device: &Device) -> Result<Self> {
-        let mut metadata = verify(bytes, path)?;
+        let mut metadata = verify_plain(bytes, path)?;
         if metadata.remove(checksum::KEY).is_none() {
             tracing::warn!(
                 "{}: no checksum (written by an earlier version); its contents are not verified",
@@ -122,9 +125,54 @@ impl Checkpoint {
     }
 }
 
+/// How the message of a damaged last checkpoint offers the intact previous one `prev`.
+pub fn previous_hint(prev: &Path) -> String {
+    format!(
+        "the previous checkpoint {} is intact: pass it with --checkpoint, or use --resume, which falls back to it",
+        prev.display()
+    )
+}
+
+/// Adds to a load error of a run's last checkpoint `path` the previous checkpoint next to it,
+/// when that one verifies.
+fn offer_previous(e: TrainError, path: &Path) -> TrainError {
+    if path.file_name() != Some(std::ffi::OsStr::new(LAST)) {
+        return e;
+    }
+    let prev = path.with_file_name(rotate::PREV);
+    let intact = std::fs::read(&prev).is_ok_and(|b| verify_plain(&b, &prev).is_ok());
+    if !intact {
+        return e;
+    }
+    match e {
+        TrainError::CheckpointDamaged {
+            path,
+            expected,
+            found,
+            ..
+        } => TrainError::CheckpointDamaged {
+            path,
+            expected,
+            found,
+            previous: Some(prev),
+        },
+        TrainError::Checkpoint { path, message } => TrainError::Checkpoint {
+            path,
+            message: format!("{message}; {}", previous_hint(&prev)),
+        },
+        other => other,
+    }
+}
+
 /// Parses the safetensors layout of `bytes` and checks the tensors against the checksum in
-/// the metadata (when there is one); returns the metadata.
+/// the metadata (when there is one); returns the metadata. When `path` is a run's last
+/// checkpoint and fails, the error offers the intact previous one (see [`Checkpoint::load`]).
 pub fn verify(bytes: &[u8], path: &Path) -> Result<HashMap<String, String>> {
+    verify_plain(bytes, path).map_err(|e| offer_previous(e, path))
+}
+
+/// [`verify`] without the offer of the previous checkpoint.
+fn verify_plain(bytes: &[u8], path: &Path) -> Result<HashMap<String, String>> {
     let bad = |message: String| TrainError::Checkpoint {
         path: path.to_path_buf(),
         message: format!("not a readable checkpoint ({message})"),
@@ -140,6 +188,7 @@ pub fn verify(bytes: &[u8], path: &Path) -> Result<HashMap<String, String>> {
                 path: path.to_path_buf(),
                 expected: expected.clone(),
                 found,
+                previous: None,
             });
         }
     }

@@ -74,7 +74,7 @@ pub fn exists(dir: &Path) -> bool {
 /// instead and says why in [`Loaded::fallback`]. Fails, naming both files, when neither loads.
 pub fn load_last_or_previous(dir: &Path, device: &Device) -> Result<Loaded> {
     let last = dir.join(LAST);
-    let last_error = match Checkpoint::load(&last, device) {
+    let last_error = match load_plain(&last, device) {
         Ok(checkpoint) => {
             return Ok(Loaded {
                 checkpoint,
@@ -88,7 +88,7 @@ pub fn load_last_or_previous(dir: &Path, device: &Device) -> Result<Loaded> {
     if !prev.exists() {
         return Err(last_error);
     }
-    match Checkpoint::load(&prev, device) {
+    match load_plain(&prev, device) {
         Ok(checkpoint) => Ok(Loaded {
             checkpoint,
             fallback: Some(format!(
@@ -102,4 +102,10 @@ pub fn load_last_or_previous(dir: &Path, device: &Device) -> Result<Loaded> {
             message: format!("unusable ({last_error}), and so is the previous one ({prev_error})"),
         }),
     }
+}
+
+/// [`Checkpoint::load`] without its offer of the previous checkpoint (this module decides).
+fn load_plain(path: &Path, device: &Device) -> Result<Checkpoint> {
+    let bytes = fs::read(path).map_err(|e| TrainError::io(path, e))?;
+    Checkpoint::from_bytes(&bytes, path, device)
 }
