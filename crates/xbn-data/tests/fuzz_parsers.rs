@@ -31,7 +31,8 @@ fn check_error(err: &DataError) -> Result<(), TestCaseError> {
     let named = match err {
         DataError::Io { path, .. }
         | DataError::Parse { path, .. }
-        | DataError::Annotation { path, .. } => path.starts_with(DIR),
+        | DataError::Annotation { path, .. }
+        | DataError::Decode { path, .. } => path.starts_with(DIR),
         DataError::Layout(message) => message.contains(DIR),
         _ => false,
     };
@@ -212,6 +213,54 @@ proptest! {
             Err(e) => check_error(&e)?,
         }
     }
+}
+
+/// A tiny image encoded as `format`.
+fn encoded(format: image::ImageFormat) -> Vec<u8> {
+    let img = image::RgbImage::from_fn(9, 7, |x, y| image::Rgb([x as u8 * 20, y as u8 * 30, 99]));
+    let mut out = std::io::Cursor::new(Vec::new());
+    img.write_to(&mut out, format).unwrap();
+    out.into_inner()
+}
+
+proptest! {
+    #![proptest_config(config(5000))]
+
+    /// Dataset images (JPEG, PNG): decoded, or a `DataError::Decode` naming the file.
+    #[test]
+    fn image_decoder(
+        bytes in prop_oneof![
+            input(encoded(image::ImageFormat::Jpeg)),
+            input(encoded(image::ImageFormat::Png)),
+        ],
+    ) {
+        let origin = Path::new(DIR).join("img/WOMEN/x.jpg");
+        match xbn_data::pipeline::decode_image(&bytes, &origin) {
+            // The decoder's default memory limit (512 MiB) bounds what a header can claim; a
+            // few hundred mutated bytes can still claim (and get) hundreds of megapixels.
+            Ok(img) => prop_assert!(3 * img.width() as u64 * img.height() as u64 <= 512 << 20),
+            Err(e) => {
+                prop_assert!(matches!(e, DataError::Decode { .. }), "{e:?}");
+                check_error(&e)?;
+            }
+        }
+    }
+}
+
+/// A PNG whose header claims 100,000 × 100,000 pixels (30 GB of RGB) is refused by the
+/// decoder's memory limit, not allocated.
+#[test]
+fn png_claiming_ten_billion_pixels_is_refused() {
+    let mut png = encoded(image::ImageFormat::Png);
+    // IHDR's width and height follow the 8-byte signature, the chunk length and type.
+    png[16..20].copy_from_slice(&100_000u32.to_be_bytes());
+    png[20..24].copy_from_slice(&100_000u32.to_be_bytes());
+    let mut crc = flate2::Crc::new(); // CRC-32 (IEEE), as PNG chunks carry it
+    crc.update(&png[12..29]);
+    let crc = crc.sum();
+    png[29..33].copy_from_slice(&crc.to_be_bytes());
+    let err = xbn_data::pipeline::decode_image(&png, Path::new("huge.png")).unwrap_err();
+    assert!(matches!(err, DataError::Decode { .. }), "{err:?}");
 }
 
 /// A header claiming 10^12 elements is refused before anything is read or allocated (the data
