@@ -71,7 +71,7 @@ fn assert_same_results(straight: &Path, resumed: &Path) {
 #[test]
 fn sigint_mid_run_exits_0_with_a_checkpoint_and_resumes_exactly() {
     let dir = tempfile::tempdir().unwrap();
-    let iterations = 60;
+    let iterations = 100;
     check(
         &tiny_train(dir.path(), "straight", iterations, RUN)
             .output()
@@ -84,7 +84,7 @@ fn sigint_mid_run_exits_0_with_a_checkpoint_and_resumes_exactly() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    wait_until("a few iterations", 3000, || iterations_logged(&run) >= 3);
+    wait_until("a few iterations", 3000, || iterations_logged(&run) >= 2);
     // Stop the process, queue the SIGINT, let it go on: the signal lands mid-run for sure.
     signal(&child, Signal::SIGSTOP);
     assert!(iterations_logged(&run) < iterations);
@@ -96,7 +96,7 @@ fn sigint_mid_run_exits_0_with_a_checkpoint_and_resumes_exactly() {
     let loaded = rotate::load_last_or_previous(&run, &Device::Cpu).unwrap();
     assert_eq!(loaded.path, run.join(LAST));
     let stopped: usize = loaded.checkpoint.metadata["iteration"].parse().unwrap();
-    assert!(stopped >= 3 && stopped < iterations, "stopped at {stopped}");
+    assert!(stopped >= 2 && stopped < iterations, "stopped at {stopped}");
     assert!(!run.join("embeddings.safetensors").exists());
 
     let text = check(&resume(&run, &[]).output().unwrap());
