@@ -1,8 +1,9 @@
 //! Fuzz targets of the dataset parsers (issue 16, item 5): arbitrary bytes and mutated valid
 //! files fed to the IDX reader (Fashion-MNIST), the MAT-v5 reader and the Cars196 annotation
-//! parsers, the SOP / In-Shop / CUB list parsers and the DeepFashion2 JSON reader. Each must
-//! return a value or a typed error naming the file, never panic, and never allocate what a size
-//! field claims before the data backs it. `XBN_FUZZ_CASES=N` sets the number of cases per
+//! parsers, the SOP / In-Shop / CUB list parsers, the DeepFashion2 JSON reader, the JSON Lines
+//! text reader and the image decoder (JPEG, PNG). Each must return a value or a typed error
+//! naming the file, never panic, and never allocate what a size field claims before the data
+//! backs it. `XBN_FUZZ_CASES=N` sets the number of cases per
 //! target (default: a few seconds each).
 
 mod fuzz_support;
@@ -211,6 +212,36 @@ proptest! {
                 }
             }
             Err(e) => check_error(&e)?,
+        }
+    }
+}
+
+const JSONL: &str = r#"{"text": "a small songbird", "label": "bird", "split": "train"}
+{"text": "a raptor", "label": "bird", "split": "train"}
+{"text": "a large cat", "label": 3, "split": "test", "id": 7}
+{"text": "a whale", "label": "mammal", "split": "test"}
+{"text": "a lizard", "label": "reptile", "split": "train"}
+"#;
+
+proptest! {
+    #![proptest_config(config(2000))]
+
+    /// The JSON Lines text reader, through a file (it has no bytes-level entry point).
+    #[test]
+    fn jsonl_reader(bytes in input(JSONL.as_bytes().to_vec())) {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("data.jsonl");
+        std::fs::write(&file, &bytes).unwrap();
+        match xbn_data::load_dataset(xbn_data::DatasetKind::Jsonl, &file, &options()) {
+            Ok(index) => prop_assert!(index.items.len() <= bytes.len()),
+            Err(e) => {
+                let named = match &e {
+                    DataError::Parse { path, .. } | DataError::Io { path, .. } => path == &file,
+                    DataError::Layout(message) => message.contains(&file.display().to_string()),
+                    _ => false,
+                };
+                prop_assert!(named, "error does not name the file: {e:?}");
+            }
         }
     }
 }
