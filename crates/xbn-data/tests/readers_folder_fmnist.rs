@@ -239,7 +239,8 @@ fn fashion_mnist_not_found_names_every_place_looked() {
 }
 
 /// Found checking the readers' size fields (issue 16, item 5): dimensions whose product
-/// overflows `usize` were a panic ("attempt to multiply with overflow"); they are a typed error naming the file.
+/// overflows `usize` were a panic ("attempt to multiply with overflow"); they are a typed
+/// error naming the file.
 #[test]
 fn fashion_mnist_overflowing_dimensions_are_an_error() {
     let dir = idx_fixture(&[9, 0, 4, 5]);
