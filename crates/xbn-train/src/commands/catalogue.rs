@@ -273,7 +273,8 @@ fn load_safetensors(path: &Path) -> Result<Parts> {
 }
 
 fn load_npy(path: &Path) -> Result<Parts> {
-    let read = |p: &Path| Tensor::read_npy(p).map_err(|e| bad(p, format!("cannot read .npy: {e}")));
+    let read =
+        |p: &Path| xbn_eval::read_npy(p).map_err(|e| bad(p, format!("cannot read .npy: {e}")));
     if !path.is_file() {
         return Err(TrainError::io(
             path,
