@@ -232,3 +232,71 @@ fn xbn_data_layout_check_accepts_a_folder_dataset() {
         vec!["train: 2 images, 1 classes", "test: 1 images, 1 classes"]
     );
 }
+
+const ALTERNATIVES: &str = r#"
+name = "formset"
+title = "Form Set"
+homepage = "https://example.org/formset"
+terms = "research only"
+folder = "FormSet"
+proof = ["list.txt | Eval/list.txt", "img | Img/img"]
+[manual]
+url = "https://example.org/form"
+steps = "Fill in the form."
+[[archives]]
+file = "img.zip"
+format = "zip"
+[[archives]]
+file = "list.txt"
+format = "file"
+"#;
+
+/// A proof entry may name alternatives (`a | b`): a copy placed by hand in the layout as
+/// distributed (`Eval/list.txt`, `Img/img/`) is verified like the flattened one.
+#[test]
+fn proof_alternatives_accept_the_layout_as_distributed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let m = manifest(tmp.path(), ALTERNATIVES);
+    let root = tmp.path().join("root");
+    std::fs::create_dir_all(root.join("FormSet/Img/img/a")).unwrap();
+    let err = install(&m, &options(&root), &Progress::hidden()).unwrap_err();
+    let FetchError::ManualStepRequired(text) = &err else {
+        panic!("incomplete copy: {err}")
+    };
+    assert!(
+        text.contains("list.txt or Eval/list.txt, img or Img/img"),
+        "{text}"
+    );
+    std::fs::create_dir_all(root.join("FormSet/Eval")).unwrap();
+    std::fs::write(root.join("FormSet/Eval/list.txt"), "x").unwrap();
+    let outcome = install(&m, &options(&root), &Progress::hidden()).unwrap();
+    assert!(
+        matches!(outcome, Outcome::VerifiedInPlace { .. }),
+        "{outcome:?}"
+    );
+}
+
+/// The shipped In-Shop manifest's proof files accept the download as distributed
+/// (`Eval/list_eval_partition.txt`, `Img/img/`) and the flattened copy fetch-data makes.
+#[test]
+fn shipped_inshop_proof_accepts_both_layouts() {
+    use xtask::fetch::layout::missing_proof;
+    let m = xtask::fetch::Manifest::load(
+        &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../datasets/inshop.toml"),
+    )
+    .unwrap();
+    for (list, img) in [
+        ("Eval/list_eval_partition.txt", "Img/img"),
+        ("list_eval_partition.txt", "img"),
+    ] {
+        let tmp = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(tmp.path().join(img)).unwrap();
+        std::fs::create_dir_all(tmp.path().join(list).parent().unwrap()).unwrap();
+        std::fs::write(tmp.path().join(list), "0\n").unwrap();
+        assert_eq!(
+            missing_proof(&m, tmp.path()),
+            Vec::<String>::new(),
+            "{list}"
+        );
+    }
+}

@@ -309,7 +309,12 @@ fn manual_message(manifest: &Manifest, options: &InstallOptions, sources: &[Sour
         manifest.name,
         args,
         manifest.folder,
-        manifest.proof.join(", "),
+        manifest
+            .proof
+            .iter()
+            .map(|p| super::manifest::describe_proof(p))
+            .collect::<Vec<_>>()
+            .join(", "),
         manifest.name
     ));
     text

@@ -7,7 +7,7 @@ use std::path::Path;
 use xbn_data::{DatasetKind, LoadOptions, check_dataset};
 
 use super::error::{FetchError, Result};
-use super::manifest::Manifest;
+use super::manifest::{Manifest, describe_proof, proof_alternatives};
 
 /// What the layout check found on a complete dataset.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -16,13 +16,16 @@ pub struct LayoutSummary {
     pub splits: Vec<String>,
 }
 
-/// The proof files of `manifest` missing under `folder`.
+/// The proof entries of `manifest` none of whose alternatives exists under `folder`, each as
+/// [`describe_proof`] gives it (`list.txt or Eval/list.txt`).
 pub fn missing_proof(manifest: &Manifest, folder: &Path) -> Vec<String> {
     manifest
         .proof
         .iter()
-        .filter(|p| std::fs::symlink_metadata(folder.join(p)).is_err())
-        .cloned()
+        .filter(|p| {
+            proof_alternatives(p).all(|a| std::fs::symlink_metadata(folder.join(a)).is_err())
+        })
+        .map(|p| describe_proof(p))
         .collect()
 }
 

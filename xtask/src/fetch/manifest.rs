@@ -93,7 +93,9 @@ pub struct Manifest {
     pub folder: String,
     /// Dataset kind understood by `xbn_data::check` (`sop`, `inshop`, …), if any.
     pub kind: Option<String>,
-    /// Files (relative to `folder`) whose presence proves a complete install.
+    /// Files (relative to `folder`) whose presence proves a complete install. An entry may
+    /// name alternatives separated by `|` (any one suffices, see [`proof_alternatives`]), for
+    /// datasets whose copies come flattened or as distributed (`list.txt | Eval/list.txt`).
     pub proof: Vec<String>,
     /// Local folders that may already hold the archives (e.g. a Debian package's install).
     #[serde(default)]
@@ -157,7 +159,9 @@ impl Manifest {
             return Err("at least one [[archives]] entry is required".into());
         }
         for proof in &self.proof {
-            single("proof", proof)?;
+            for alternative in proof_alternatives(proof) {
+                single("proof", alternative)?;
+            }
         }
         for archive in &self.archives {
             if relative_components(&archive.file).map(|p| p.len()) != Ok(1) {
@@ -181,6 +185,16 @@ impl Manifest {
         }
         Ok(())
     }
+}
+
+/// The alternatives of a proof entry: its `|`-separated parts, trimmed.
+pub fn proof_alternatives(entry: &str) -> impl Iterator<Item = &str> {
+    entry.split('|').map(str::trim)
+}
+
+/// A proof entry for people: its alternatives joined by ` or `.
+pub fn describe_proof(entry: &str) -> String {
+    proof_alternatives(entry).collect::<Vec<_>>().join(" or ")
 }
 
 fn check_hex(what: &str, value: Option<&str>, len: usize) -> std::result::Result<(), String> {
