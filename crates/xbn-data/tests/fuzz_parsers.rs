@@ -104,7 +104,7 @@ const DF2: &str = r#"{"source": "user", "pair_id": 7,
 "item2": {"style": 0, "bounding_box": [0, 0, 5, 5], "category_id": 8}}"#;
 
 proptest! {
-    #![proptest_config(config(20_000))]
+    #![proptest_config(config(50_000))]
 
     #[test]
     fn idx_reader(
@@ -129,7 +129,7 @@ proptest! {
 }
 
 proptest! {
-    #![proptest_config(config(10_000))]
+    #![proptest_config(config(30_000))]
 
     #[test]
     fn mat_reader_plain(bytes in input(test_data("cars_annos_plain.mat"))) {
@@ -164,7 +164,7 @@ proptest! {
 }
 
 proptest! {
-    #![proptest_config(config(20_000))]
+    #![proptest_config(config(100_000))]
 
     #[test]
     fn inshop_list_parser(bytes in input(INSHOP.as_bytes().to_vec())) {
@@ -255,7 +255,7 @@ fn encoded(format: image::ImageFormat) -> Vec<u8> {
 }
 
 proptest! {
-    #![proptest_config(config(5000))]
+    #![proptest_config(config(50_000))]
 
     /// Dataset images (JPEG, PNG): decoded, or a `DataError::Decode` naming the file.
     #[test]
