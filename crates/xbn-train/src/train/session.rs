@@ -1,7 +1,7 @@
 //! Everything a training run holds: configuration, run folder, data, model, optimizer,
 //! objective, sampler and outputs; opened fresh or from the last checkpoint.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use candle_core::Device;
 use xbn_data::PkSampler;
@@ -86,9 +86,32 @@ impl Session {
                 checkpoint::LAST
             )));
         }
+        let created = !dir.exists();
         std::fs::create_dir_all(&dir).map_err(|e| TrainError::io(&dir, e))?;
         // One writer per run folder, checked before any work.
-        let lock = RunLock::acquire(&dir)?;
+        let lock = match RunLock::acquire(&dir) {
+            Ok(lock) => lock,
+            Err(e) => {
+                remove_if_fresh(&dir, created);
+                return Err(e);
+            }
+        };
+        // A start refused before training (a bad dataset, missing weights, impossible
+        // sampling) leaves no folder behind when there was none.
+        Self::open_locked(cfg, resume, device, dir.clone(), lock).inspect_err(|_| {
+            remove_if_fresh(&dir, created);
+        })
+    }
+
+    /// [`Session::open`] once the run folder exists and is locked (the lock is released on
+    /// error).
+    fn open_locked(
+        cfg: &TrainConfig,
+        resume: bool,
+        device: &Device,
+        dir: PathBuf,
+        lock: RunLock,
+    ) -> Result<Self> {
         if !resume && checkpoint::rotate::exists(&dir) && !cfg.run.overwrite {
             return Err(TrainError::Config(format!(
                 "{} already holds a run; continue it with --resume {}, choose another --name, or set run.overwrite = true",
@@ -307,4 +330,15 @@ fn drop_evaluation_records(path: &std::path::Path, iteration: usize) -> Result<b
         crate::checkpoint::atomic::write_atomic(path, kept.as_bytes())?;
     }
     Ok(merged)
+}
+
+/// Removes the run folder `dir` when this start `created` it and it holds nothing but the
+/// lock file (the lock itself has been released by then); best effort.
+fn remove_if_fresh(dir: &Path, created: bool) {
+    if !created {
+        return;
+    }
+    let _ = std::fs::remove_file(dir.join(crate::run_lock::LOCK));
+    // Not recursive: a folder that got any other file is kept.
+    let _ = std::fs::remove_dir(dir);
 }
