@@ -69,6 +69,30 @@ fn a_checkpoint_carries_a_checksum_that_is_verified_on_load() {
     assert!(err.to_string().contains("c.safetensors"), "{err}");
 }
 
+/// Found by `reliability_fuzz_checkpoint::a_mutated_checkpoint_is_a_typed_error`: one byte
+/// changed in the key `sha256` made the file look like an earlier version's, so it loaded
+/// unverified.
+#[test]
+fn a_renamed_checksum_entry_is_damage_not_an_earlier_version() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("c.safetensors");
+    small_checkpoint().save(&p).unwrap();
+    let mut bytes = std::fs::read(&p).unwrap();
+    let key = format!("\"{}\"", checksum::KEY);
+    let at = bytes
+        .windows(key.len())
+        .position(|w| w == key.as_bytes())
+        .unwrap();
+    bytes[at + 4] = b' '; // "sha256" -> "sha 56": the header stays valid JSON
+    std::fs::write(&p, &bytes).unwrap();
+    let err = Checkpoint::load(&p, &Device::Cpu).unwrap_err();
+    assert!(
+        matches!(&err, TrainError::Checkpoint { path, .. } if path == &p),
+        "{err}"
+    );
+    assert!(err.to_string().contains("checksum entry"), "{err}");
+}
+
 #[test]
 fn a_checkpoint_without_checksum_from_an_earlier_version_still_loads() {
     let dir = tempfile::tempdir().unwrap();

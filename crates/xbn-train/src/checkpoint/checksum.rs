@@ -12,6 +12,14 @@ use sha2::{Digest, Sha256};
 /// Metadata key of the checksum (lowercase hex SHA-256).
 pub const KEY: &str = "sha256";
 
+/// Whether `value` looks like a checksum this version writes (64 lowercase hex digits).
+pub fn looks_like_checksum(value: &str) -> bool {
+    value.len() == 64
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
 /// Incremental checksum over tensors fed in name order.
 #[derive(Default)]
 pub struct TensorDigest(Sha256);

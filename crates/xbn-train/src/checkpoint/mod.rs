@@ -181,6 +181,21 @@ fn verify_plain(bytes: &[u8], path: &Path) -> Result<HashMap<String, String>> {
     let (_, meta) =
         safetensors::SafeTensors::read_metadata(bytes).map_err(|e| bad(e.to_string()))?;
     let metadata = meta.metadata().clone().unwrap_or_default();
+    // Without the checksum entry a file passes for an earlier version's, unverified; but a
+    // checksum value under another key means the entry's name was damaged.
+    let renamed = metadata
+        .iter()
+        .find(|(k, v)| k.as_str() != checksum::KEY && checksum::looks_like_checksum(v));
+    if let (false, Some((k, _))) = (metadata.contains_key(checksum::KEY), renamed) {
+        return Err(TrainError::Checkpoint {
+            path: path.to_path_buf(),
+            message: format!(
+                "damaged: its checksum entry `{}` is missing, and a checksum value sits under \
+                 `{k}`",
+                checksum::KEY
+            ),
+        });
+    }
     if let Some(expected) = metadata.get(checksum::KEY) {
         let found = checksum::of_file(&st, &metadata);
         if &found != expected {
