@@ -24,7 +24,7 @@ use super::LoadOptions;
 use super::common::{
     IndexBuilder, ReaderOutput, numbered_lines, numbered_lines_of, parse_error, parse_u64,
 };
-use super::locate::{Entry, first_existing, under_tops};
+use super::locate::{Entry, first_existing, top_containing, under_tops};
 use super::matv5::{MatValue, read_mat};
 use crate::index::{Role, Split};
 use crate::{DataError, Result};
@@ -173,12 +173,7 @@ fn locate_rows(root: &Path) -> Result<(Vec<Row>, PathBuf)> {
         under_tops(root, &TOPS, &ANNOTATIONS),
         Entry::File,
     )?;
-    let top = TOPS
-        .iter()
-        .rev()
-        .map(|t| root.join(t))
-        .find(|t| annos.starts_with(t))
-        .unwrap_or_else(|| root.to_path_buf());
+    let top = top_containing(root, &TOPS, &annos);
     let rows = if annos.ends_with(DEVKIT_TRAIN) {
         let test = first_existing(
             root,

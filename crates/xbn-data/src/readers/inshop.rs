@@ -17,7 +17,7 @@ use super::LoadOptions;
 use super::common::{
     IndexBuilder, ReaderOutput, fields, numbered_lines_of, parse_error, parse_u64,
 };
-use super::locate::{Entry, first_existing, under_tops};
+use super::locate::{Entry, first_existing, top_containing, under_tops};
 use crate::Result;
 use crate::index::{Role, Split};
 
@@ -51,12 +51,7 @@ fn locate(root: &Path, verify_files: bool) -> Result<(PathBuf, PathBuf)> {
         under_tops(root, &TOPS, &LIST_PLACES),
         Entry::File,
     )?;
-    let top = TOPS
-        .iter()
-        .rev()
-        .map(|t| root.join(t))
-        .find(|t| list.starts_with(t))
-        .unwrap_or_else(|| root.to_path_buf());
+    let top = top_containing(root, &TOPS, &list);
     let bases = image_bases(&top, &list);
     let folders: Vec<PathBuf> = bases.iter().map(|b| b.join("img")).collect();
     match first_existing(

@@ -66,3 +66,13 @@ pub(crate) fn first_existing(
         }),
     }
 }
+
+/// The last of the top folders `tops` (under `root`; `""` is `root` itself) that `found`
+/// lies in, so a named top folder wins over `""`; `root` when none does.
+pub(crate) fn top_containing(root: &Path, tops: &[&str], found: &Path) -> PathBuf {
+    tops.iter()
+        .rev()
+        .map(|t| root.join(t))
+        .find(|t| found.starts_with(t))
+        .unwrap_or_else(|| root.to_path_buf())
+}
