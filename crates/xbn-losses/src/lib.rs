@@ -24,6 +24,7 @@ mod circle;
 mod const_matmul;
 mod contrastive;
 mod distance;
+mod elementwise;
 mod error;
 mod loss;
 mod ms_miner;

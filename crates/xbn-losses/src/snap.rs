@@ -7,12 +7,10 @@
 //! (the gradient of a cosine at ±1 is 0). For unit rows this is the same tolerance as the
 //! Euclidean snap (`‖â − r̂‖² = 2 − 2S ≤ 16 ε`, see [`crate::Distance`]).
 
-use candle_core::{
-    CpuStorage, CustomOp1, DType, Device, Layout, Shape, Storage, Tensor, WithDType,
-};
-use rayon::prelude::*;
+use candle_core::{DType, Tensor};
 
 use crate::Result;
+use crate::elementwise::{CpuElementwise, Elementwise};
 
 /// Snap tolerance in units of the dtype's machine epsilon.
 pub(crate) const SNAP_FACTOR: f64 = 8.0;
@@ -42,7 +40,9 @@ pub(crate) fn snap_value(x: f64, tol: f64) -> (f64, bool) {
 pub(crate) fn snap_unit(s: &Tensor) -> Result<Tensor> {
     let tol = snap_tolerance(s.dtype());
     if s.device().is_cpu() && matches!(s.dtype(), DType::F32 | DType::F64) {
-        return Ok(s.contiguous()?.apply_op1(SnapUnit { tol })?);
+        return Ok(s
+            .contiguous()?
+            .apply_op1(CpuElementwise(SnapUnit { tol }))?);
     }
     snap_unit_tensor_ops(s)
 }
@@ -60,86 +60,23 @@ struct SnapUnit {
     tol: f64,
 }
 
-fn bad(msg: &str) -> candle_core::Error {
-    candle_core::Error::Msg(format!("snap-unit: {msg}"))
-}
-
-fn offsets(layout: &Layout) -> candle_core::Result<(usize, usize)> {
-    layout
-        .contiguous_offsets()
-        .ok_or_else(|| bad("non-contiguous input"))
-}
-
-impl SnapUnit {
-    fn forward<T: WithDType>(&self, v: &[T]) -> Vec<T> {
-        v.par_iter()
-            .map(|x| match snap_value(x.to_f64(), self.tol) {
-                (u, true) => T::from_f64(u),
-                (_, false) => *x,
-            })
-            .collect()
-    }
-
-    fn backward<T: WithDType>(&self, v: &[T], g: &[T]) -> Vec<T> {
-        v.par_iter()
-            .zip(g)
-            .map(|(x, g)| {
-                if snap_value(x.to_f64(), self.tol).1 {
-                    T::zero()
-                } else {
-                    *g
-                }
-            })
-            .collect()
-    }
-}
-
-impl CustomOp1 for SnapUnit {
+impl Elementwise for SnapUnit {
     fn name(&self) -> &'static str {
         "snap-unit"
     }
 
-    fn cpu_fwd(
-        &self,
-        storage: &CpuStorage,
-        layout: &Layout,
-    ) -> candle_core::Result<(CpuStorage, Shape)> {
-        let (start, end) = offsets(layout)?;
-        let out = match storage {
-            CpuStorage::F32(v) => CpuStorage::F32(self.forward(&v[start..end])),
-            CpuStorage::F64(v) => CpuStorage::F64(self.forward(&v[start..end])),
-            _ => return Err(bad("similarities must be f32 or f64")),
-        };
-        Ok((out, layout.shape().clone()))
+    fn value(&self, x: f64) -> f64 {
+        snap_value(x, self.tol).0
     }
 
-    fn bwd(
-        &self,
-        arg: &Tensor,
-        _res: &Tensor,
-        grad_res: &Tensor,
-    ) -> candle_core::Result<Option<Tensor>> {
-        let (guard, layout) = arg.storage_and_layout();
-        let (start, end) = offsets(layout)?;
-        let shape = arg.shape().clone();
-        let dev = Device::Cpu;
-        let grad = match &*guard {
-            Storage::Cpu(CpuStorage::F32(v)) => {
-                let g = grad_res.flatten_all()?.to_vec1::<f32>()?;
-                Tensor::from_vec(self.backward(&v[start..end], &g), shape, &dev)?
-            }
-            Storage::Cpu(CpuStorage::F64(v)) => {
-                let g = grad_res.flatten_all()?.to_vec1::<f64>()?;
-                Tensor::from_vec(self.backward(&v[start..end], &g), shape, &dev)?
-            }
-            _ => return Err(bad("similarities must be f32 or f64 on the CPU")),
-        };
-        Ok(Some(grad))
+    fn grad(&self, x: f64, g: f64) -> f64 {
+        if snap_value(x, self.tol).1 { 0.0 } else { g }
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use candle_core::Device;
     use candle_core::Var;
 
     use super::*;

@@ -5,19 +5,17 @@
 //! `log1p` keeps `eˣ`. A loss reduced with [`crate::Reduction::AvgNonZero`] then stops counting
 //! that element and divides by too little (circle loss, γ = 80, in f32).
 
-use candle_core::{
-    CpuStorage, CustomOp1, DType, Device, Layout, Shape, Storage, Tensor, WithDType,
-};
-use rayon::prelude::*;
+use candle_core::{DType, Tensor};
 
 use crate::Result;
+use crate::elementwise::{CpuElementwise, Elementwise};
 
 /// Elementwise `softplus(x) = max(x, 0) + log1p(e^{−|x|})`, gradient `σ(x)`. Any shape,
 /// f32/f64. One fused pass on the CPU (forward and backward); tensor ops elsewhere
 /// ([`softplus_tensor_ops`]).
 pub fn softplus(x: &Tensor) -> Result<Tensor> {
     if x.device().is_cpu() && matches!(x.dtype(), DType::F32 | DType::F64) {
-        return Ok(x.contiguous()?.apply_op1(Softplus)?);
+        return Ok(x.contiguous()?.apply_op1(CpuElementwise(Softplus))?);
     }
     softplus_tensor_ops(x)
 }
@@ -59,74 +57,24 @@ fn sigmoid_f64(x: f64) -> f64 {
 
 struct Softplus;
 
-fn bad(msg: &str) -> candle_core::Error {
-    candle_core::Error::Msg(format!("softplus: {msg}"))
-}
-
-fn offsets(layout: &Layout) -> candle_core::Result<(usize, usize)> {
-    layout
-        .contiguous_offsets()
-        .ok_or_else(|| bad("non-contiguous input"))
-}
-
-fn map<T: WithDType>(v: &[T], f: fn(f64) -> f64) -> Vec<T> {
-    v.par_iter().map(|x| T::from_f64(f(x.to_f64()))).collect()
-}
-
-fn backward<T: WithDType>(v: &[T], g: &[T]) -> Vec<T> {
-    v.par_iter()
-        .zip(g)
-        .map(|(x, g)| T::from_f64(sigmoid_f64(x.to_f64()) * g.to_f64()))
-        .collect()
-}
-
-impl CustomOp1 for Softplus {
+impl Elementwise for Softplus {
     fn name(&self) -> &'static str {
         "softplus"
     }
 
-    fn cpu_fwd(
-        &self,
-        storage: &CpuStorage,
-        layout: &Layout,
-    ) -> candle_core::Result<(CpuStorage, Shape)> {
-        let (start, end) = offsets(layout)?;
-        let out = match storage {
-            CpuStorage::F32(v) => CpuStorage::F32(map(&v[start..end], softplus_f64)),
-            CpuStorage::F64(v) => CpuStorage::F64(map(&v[start..end], softplus_f64)),
-            _ => return Err(bad("input must be f32 or f64")),
-        };
-        Ok((out, layout.shape().clone()))
+    fn value(&self, x: f64) -> f64 {
+        softplus_f64(x)
     }
 
-    fn bwd(
-        &self,
-        arg: &Tensor,
-        _res: &Tensor,
-        grad_res: &Tensor,
-    ) -> candle_core::Result<Option<Tensor>> {
-        let (guard, layout) = arg.storage_and_layout();
-        let (start, end) = offsets(layout)?;
-        let shape = arg.shape().clone();
-        let dev = Device::Cpu;
-        let grad = match &*guard {
-            Storage::Cpu(CpuStorage::F32(v)) => {
-                let g = grad_res.flatten_all()?.to_vec1::<f32>()?;
-                Tensor::from_vec(backward(&v[start..end], &g), shape, &dev)?
-            }
-            Storage::Cpu(CpuStorage::F64(v)) => {
-                let g = grad_res.flatten_all()?.to_vec1::<f64>()?;
-                Tensor::from_vec(backward(&v[start..end], &g), shape, &dev)?
-            }
-            _ => return Err(bad("input must be f32 or f64 on the CPU")),
-        };
-        Ok(Some(grad))
+    fn grad(&self, x: f64, g: f64) -> f64 {
+        sigmoid_f64(x) * g
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use candle_core::Device;
 
     fn values(t: &Tensor) -> Vec<f64> {
         t.to_dtype(DType::F64)
