@@ -1,38 +1,15 @@
 //! Logs carry terminal colour codes only on a terminal: with stderr sent to a pipe or a file
 //! they are plain text, and `NO_COLOR` turns colour off on a terminal too.
 
+mod reliability_common;
+
 use std::process::{Command, Stdio};
 
-/// A two-iteration training of a tiny model on the synthetic dataset, logging at INFO level.
+/// A two-iteration tiny training ([`reliability_common::tiny_train`]), logging at INFO level,
+/// with `NO_COLOR` unset.
 fn tiny_train(out_dir: &str) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_xbn-train"));
-    cmd.args([
-        "train",
-        "--name",
-        "logs",
-        "--output-dir",
-        out_dir,
-        "--iterations",
-        "2",
-    ]);
-    for s in [
-        "data.image_size=16",
-        "data.classes_per_batch=4",
-        "data.images_per_class=2",
-        "data.workers=1",
-        "data.synthetic.classes=16",
-        "model.channels=[8]",
-        "model.embedding_dim=8",
-        "memory.size=16",
-        "memory.t_start=1",
-        "optim.warmup=1",
-        "run.progress=false",
-        "run.eval_untrained=false",
-        "eval.k=[1]",
-    ] {
-        cmd.args(["--set", s]);
-    }
-    cmd.env("RUST_LOG", "info").env_remove("NO_COLOR");
+    let mut cmd = reliability_common::tiny_train(std::path::Path::new(out_dir), "logs", 2, &[]);
+    cmd.env_remove("NO_COLOR");
     cmd
 }
 
